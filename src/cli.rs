@@ -1,0 +1,218 @@
+//! Command-line flags. The doc comments are the `--help` text: keep them enough to use the tool
+//! without the README. Every scan flag can also come from an `RDPSWEEP_*` environment variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rdpsweep",
+    version,
+    about = "Find out, across a fleet of Windows servers, why Remote Desktop fails (mstsc 0x904 / 0x7) before users do",
+    long_about = "Find out, across a fleet of Windows servers, why Remote Desktop fails (mstsc 0x904 / 0x7) before users do.\n\n\
+        rdpsweep resolves each target, connects to its RDP port, negotiates the security layers, completes TLS, \
+        reads the certificate and the NLA/CredSSP facts (never sending credentials), and writes one row per \
+        host x address with a verdict, findings and remedies.\n\n\
+        Quick start: `rdpsweep demo` scans a simulated fleet on loopback and writes a report folder.",
+    after_help = "Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage/input/setup error, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan targets and write CSV / JSON Lines / HTML reports.
+    Scan(Box<ScanArgs>),
+    /// Start the built-in simulated fleet on loopback, scan it, and write every report into a folder.
+    Demo(DemoArgs),
+    /// Serve a simulated fleet on loopback (for benchmarks and experiments) until interrupted.
+    Lab(LabArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Depth {
+    /// One connection: request SSL|HYBRID|HYBRID_EX, TLS, certificate, CredSSP.
+    Quick,
+    /// The security-layer matrix in up to three connections (default).
+    Standard,
+    /// Standard plus standard-RDP encryption, server RDP version and single-version TLS hellos.
+    Deep,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Targets: NAME, IP, NAME:PORT, [V6]:PORT, CIDR (10.1.2.0/24) or range (10.1.2.10-40).
+    #[arg(value_name = "TARGET", env = "RDPSWEEP_TARGETS", value_delimiter = ',')]
+    pub targets: Vec<String>,
+
+    /// Inventory file (CSV with a `host` column, plain list, or nmap -oX XML); repeatable; `-` reads stdin.
+    #[arg(short = 'i', long = "inventory", value_name = "FILE", env = "RDPSWEEP_INVENTORY", value_delimiter = ',')]
+    pub inventory: Vec<PathBuf>,
+
+    /// Default RDP port for targets that do not name one.
+    #[arg(long, default_value_t = 3389, env = "RDPSWEEP_PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+
+    /// New connections per second across the whole scan (0 = unlimited). No initial burst.
+    #[arg(long, default_value_t = 100, env = "RDPSWEEP_RATE")]
+    pub rate: u32,
+
+    /// Hosts in flight at once.
+    #[arg(long, default_value_t = 256, env = "RDPSWEEP_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Time to wait for a TCP connection (SYN-ACK) before calling the port filtered, e.g. 3s, 500ms.
+    #[arg(long, default_value = "3s", env = "RDPSWEEP_CONNECT_TIMEOUT", value_parser = parse_duration)]
+    pub connect_timeout: std::time::Duration,
+
+    /// Time allowed for each later phase (X.224 reply, TLS handshake, CredSSP reply), e.g. 5s.
+    #[arg(long, default_value = "5s", env = "RDPSWEEP_TIMEOUT", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Hard limit for everything done to one address, retries included, e.g. 30s, 2m.
+    #[arg(long, default_value = "30s", env = "RDPSWEEP_HOST_DEADLINE", value_parser = parse_duration)]
+    pub host_deadline: std::time::Duration,
+
+    /// Extra attempts for hosts whose first attempt timed out; disagreeing attempts give a `flaky` finding.
+    #[arg(long, default_value_t = 1, env = "RDPSWEEP_RETRIES", value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+
+    /// How much to learn per address: quick (1 connection), standard (up to 3), deep (more).
+    #[arg(long, value_enum, default_value_t = Depth::Standard, env = "RDPSWEEP_DEPTH")]
+    pub depth: Depth,
+
+    /// Pause between reconnects to the same address (other hosts proceed meanwhile).
+    #[arg(long, default_value = "200ms", env = "RDPSWEEP_HOST_SPACING", value_parser = parse_duration)]
+    pub host_spacing: std::time::Duration,
+
+    /// DNS server IP[:PORT] to query instead of the system's resolv.conf; repeatable.
+    #[arg(long = "dns-server", value_name = "IP[:PORT]", env = "RDPSWEEP_DNS_SERVER", value_delimiter = ',')]
+    pub dns_servers: Vec<String>,
+
+    /// Pin a name to an address without DNS, like curl: NAME=IP; repeatable.
+    #[arg(long = "resolve", value_name = "NAME=IP", env = "RDPSWEEP_RESOLVE", value_delimiter = ',')]
+    pub resolve: Vec<String>,
+
+    /// DNS timeout per query.
+    #[arg(long, default_value = "3s", env = "RDPSWEEP_DNS_TIMEOUT", value_parser = parse_duration)]
+    pub dns_timeout: std::time::Duration,
+
+    /// DNS queries per second (0 = unlimited).
+    #[arg(long, default_value_t = 200, env = "RDPSWEEP_DNS_RATE")]
+    pub dns_rate: u32,
+
+    /// Refuse to scan more than this many targets (guards against a typo'd /8).
+    #[arg(long, default_value_t = 65_536, env = "RDPSWEEP_MAX_TARGETS")]
+    pub max_targets: u64,
+
+    /// Report bad inventory lines as warnings and scan the rest (default: exit 2 on the first).
+    #[arg(long, env = "RDPSWEEP_SKIP_BAD_LINES")]
+    pub skip_bad_lines: bool,
+
+    /// Days before expiry at which a certificate gets `cert-expiring`.
+    #[arg(long, default_value_t = 30, env = "RDPSWEEP_EXPIRY_WARN")]
+    pub expiry_warn: u32,
+
+    /// PEM bundle of extra trusted CAs (enterprise PKI) for the certificate trust check.
+    #[arg(long, value_name = "FILE", env = "RDPSWEEP_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
+
+    /// Write the CSV report here (`-` = stdout). Written atomically: a temporary name, renamed when complete.
+    #[arg(long, value_name = "FILE", env = "RDPSWEEP_CSV")]
+    pub csv: Option<PathBuf>,
+
+    /// Write JSON Lines (one object per host x address, every phase's facts) here (`-` = stdout).
+    #[arg(long, value_name = "FILE", env = "RDPSWEEP_JSONL")]
+    pub jsonl: Option<PathBuf>,
+
+    /// Write the self-contained HTML matrix here.
+    #[arg(long, value_name = "FILE", env = "RDPSWEEP_HTML")]
+    pub html: Option<PathBuf>,
+
+    /// Exit 1 when any host has a finding at or above this severity: ok, info, warn, fail.
+    #[arg(long, default_value = "fail", env = "RDPSWEEP_FAIL_ON")]
+    pub fail_on: String,
+
+    /// Only errors on stderr (no summary, no progress).
+    #[arg(short, long, env = "RDPSWEEP_QUIET")]
+    pub quiet: bool,
+
+    /// More detail on stderr (-v: per-host results, -vv: protocol debug).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder to write the demo reports into (created if missing).
+    #[arg(long, default_value = "rdpsweep-demo")]
+    pub out: PathBuf,
+
+    /// First loopback address of the simulated fleet.
+    #[arg(long, default_value = "127.77.0.1")]
+    pub base: std::net::Ipv4Addr,
+
+    /// Only errors on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// Number of simulated hosts (realistic mix); 0 = the demo fleet (one host per behaviour).
+    #[arg(long, default_value_t = 0)]
+    pub hosts: usize,
+
+    /// First loopback address; hosts get consecutive addresses.
+    #[arg(long, default_value = "127.1.0.1")]
+    pub base: std::net::Ipv4Addr,
+
+    /// Port every simulated host listens on.
+    #[arg(long, default_value_t = 3389)]
+    pub port: u16,
+
+    /// Write the fleet's inventory (CSV) here.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+}
+
+/// Durations like `5s`, `250ms`, `2m`, `1m30s`; a bare number means seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration (write e.g. 5s, 250ms, 2m)".into());
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 && secs < 1e9 {
+            return Ok(std::time::Duration::from_secs_f64(secs));
+        }
+        return Err(format!("duration {t:?} out of range"));
+    }
+    humantime::parse_duration(t).map_err(|e| format!("bad duration {t:?}: {e} (write e.g. 5s, 250ms, 2m)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,20 @@
+//! rdpsweep: find out why Remote Desktop fails across a fleet, before users do.
+//!
+//! Pipeline: targets -> resolve -> probe (tcp, x224, tls, cert, credssp) -> ProbeRecord
+//! -> diagnose (pure) -> sinks (CSV, JSONL, HTML). See docs in README.md.
+
+pub mod cert;
+pub mod cli;
+pub mod config;
+pub mod diagnose;
+pub mod engine;
+pub mod inventory;
+pub mod lab;
+pub mod model;
+pub mod probe;
+pub mod rdp;
+pub mod report;
+pub mod resolve;
+pub mod run;
+pub mod target;
+pub mod tls;

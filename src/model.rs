@@ -1,0 +1,431 @@
+//! The probe record: one per target x address, one `Option` per phase (`None` = not reached).
+//!
+//! This is the record of truth: JSON Lines is its serde form, every other output is a view.
+//! Phases store facts only; `diagnose` turns them into findings.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// Severity of a finding; ordered so that `max()` is the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Ok,
+    Info,
+    Warn,
+    Fail,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Fail => "fail",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.to_ascii_lowercase().as_str() {
+            "ok" => Some(Severity::Ok),
+            "info" => Some(Severity::Info),
+            "warn" | "warning" => Some(Severity::Warn),
+            "fail" | "error" => Some(Severity::Fail),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The phase a finding belongs to (the HTML matrix column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Dns,
+    Tcp,
+    Rdp,
+    Tls,
+    Cert,
+    Nla,
+    Host,
+}
+
+/// One diagnosis: stable code, severity, remedy; `detail` is the host-specific fact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: String,
+    pub severity: Severity,
+    pub phase: Phase,
+    pub detail: String,
+    pub remedy: String,
+}
+
+/// Inventory-supplied facts that travel with a target into every output.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// The host as written in the inventory or on the command line (name or IP).
+    pub host: String,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect_ip: Vec<IpAddr>,
+    /// Other inventory columns, in file order (name, value).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<(String, String)>,
+    /// `file:line` the target came from (`cli` for command-line targets).
+    #[serde(default)]
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DnsStatus {
+    /// The target is an IP address; no forward lookup.
+    Literal,
+    /// Pinned with `--resolve NAME=IP`.
+    Pinned,
+    Resolved,
+    Nxdomain,
+    Nodata,
+    Servfail,
+    Refused,
+    Timeout,
+    Error,
+}
+
+impl DnsStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnsStatus::Literal => "literal",
+            DnsStatus::Pinned => "pinned",
+            DnsStatus::Resolved => "resolved",
+            DnsStatus::Nxdomain => "nxdomain",
+            DnsStatus::Nodata => "nodata",
+            DnsStatus::Servfail => "servfail",
+            DnsStatus::Refused => "refused",
+            DnsStatus::Timeout => "timeout",
+            DnsStatus::Error => "error",
+        }
+    }
+
+    pub fn resolved(self) -> bool {
+        matches!(self, DnsStatus::Literal | DnsStatus::Pinned | DnsStatus::Resolved)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsOutcome {
+    pub status: DnsStatus,
+    /// Every address the name resolved to (A then AAAA).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpAddr>,
+    /// CNAME chain target, when the answer went through one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
+    /// PTR name for IP targets (used for certificate name checks); failure is not a fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ptr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TcpStatus {
+    Open,
+    Refused,
+    Filtered,
+    Unreachable,
+    Error,
+}
+
+impl TcpStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpStatus::Open => "open",
+            TcpStatus::Refused => "refused",
+            TcpStatus::Filtered => "filtered",
+            TcpStatus::Unreachable => "unreachable",
+            TcpStatus::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TcpOutcome {
+    pub status: TcpStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+    /// io::ErrorKind / errno name for `Error` and `Unreachable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What one X.224 exchange produced (closed set; see rdp-protocol.md 1.3-1.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum NegResult {
+    /// RDP_NEG_RSP: selectedProtocol and flags.
+    Selected { protocol: u32, flags: u8 },
+    /// RDP_NEG_FAILURE with its code (unknown codes kept as numbers).
+    Failure { code: u32 },
+    /// Bare 11-byte CC: the server predates negotiation.
+    Legacy,
+    /// MCS Disconnect-Provider-Ultimatum instead of a CC.
+    Rejected,
+    /// Bytes that are not an X.224 CC (first bytes kept, hex).
+    NotRdp { first_bytes: String, hint: String },
+    /// TPKT length out of range (under 11 or over 64 KiB).
+    BadLength { length: u32 },
+    /// Connected, but no CC before the phase timeout.
+    NoReply,
+    /// Connection reset before a CC.
+    Reset,
+    /// Orderly close (FIN) before a CC.
+    Closed,
+    /// The reconnect itself failed (refused, timed out, ...).
+    ConnectFailed { status: TcpStatus },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NegAttempt {
+    /// requestedProtocols sent (u32 bitmask).
+    pub requested: u32,
+    pub result: NegResult,
+}
+
+/// Security-layer negotiation summary for one address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RdpOutcome {
+    pub attempts: Vec<NegAttempt>,
+    /// Layers the server accepted (names: RDP, SSL, HYBRID, HYBRID_EX).
+    pub accepted: Vec<String>,
+    /// The single layer the server insists on, when the matrix proves one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Every RDP_NEG_FAILURE code seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<u32>,
+    /// RDP_NEG_RSP flags (OR of every response).
+    pub flags: u8,
+    /// Only a bare CC was ever seen: layers are unknown.
+    pub legacy: bool,
+    /// Deep depth: SC_CORE version and SC_SECURITY level/method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_level: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub encryption_methods: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsStatus {
+    /// Handshake completed (rustls, or OpenSSL for legacy hosts).
+    Ok,
+    /// Handshake only seen via the raw legacy ClientHello (ServerHello + Certificate read).
+    LegacyHello,
+    /// The server sent a TLS alert.
+    Alert,
+    /// RST right after our ClientHello.
+    ResetAfterHello,
+    /// FIN right after our ClientHello.
+    EofAfterHello,
+    /// CC arrived but the server's TLS flight never did.
+    Stalled,
+    /// No common version or cipher suite.
+    NoCommon,
+    /// Bytes that are not TLS.
+    NotTls,
+    Error,
+}
+
+impl TlsStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsStatus::Ok => "ok",
+            TlsStatus::LegacyHello => "legacy-hello",
+            TlsStatus::Alert => "alert",
+            TlsStatus::ResetAfterHello => "reset-after-hello",
+            TlsStatus::EofAfterHello => "eof-after-hello",
+            TlsStatus::Stalled => "stalled",
+            TlsStatus::NoCommon => "no-common",
+            TlsStatus::NotTls => "not-tls",
+            TlsStatus::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsOutcome {
+    pub status: TlsStatus,
+    /// e.g. "TLSv1.2".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// IANA suite name, e.g. "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
+    /// Alert description code (e.g. 70 protocol_version) when status = alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<u8>,
+    /// Which client got the facts: "rustls", "legacy-hello", "openssl".
+    pub via: String,
+    /// Deep depth: versions accepted by single-version hellos ("TLSv1.0", ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The server spoke only TLS < 1.2 (or suites rustls refuses) and legacy paths were used.
+    pub legacy: bool,
+}
+
+/// Certificate facts (leaf), computed by cert.rs; names are server-controlled text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertFacts {
+    pub subject: String,
+    pub issuer: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sans: Vec<String>,
+    /// RFC 3339 UTC.
+    pub not_before: String,
+    pub not_after: String,
+    /// Unix seconds (for arithmetic without reparsing).
+    pub not_before_unix: i64,
+    pub not_after_unix: i64,
+    pub self_signed: bool,
+    /// e.g. "RSA-2048", "EC-P256".
+    pub key: String,
+    pub key_bits: u32,
+    /// e.g. "sha256WithRSAEncryption".
+    pub sig_alg: String,
+    pub sha1: String,
+    pub sha256: String,
+    /// Name check against the inventory name / PTR / IP; None when there was nothing to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_match: Option<bool>,
+    /// The name the certificate was checked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_name: Option<String>,
+    /// Chain builds to a system root or --ca-bundle (ignoring names and dates).
+    pub trusted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_error: Option<String>,
+    pub chain_len: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parse_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredSspStatus {
+    /// Server answered with a TSRequest carrying an NTLM CHALLENGE.
+    Challenge,
+    /// Server answered with a TSRequest errorCode.
+    ErrorCode,
+    /// A TSRequest without a usable CHALLENGE.
+    NoChallenge,
+    /// Reply was not DER TSRequest.
+    Malformed,
+    Reset,
+    Closed,
+    Timeout,
+    /// TLS could not be completed on this build (legacy host without the legacy-tls feature).
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NtlmInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nb_computer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nb_domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_computer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_tree: Option<String>,
+    /// "major.minor.build", a claim (FreeRDP fakes 6.1.7601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_name: Option<String>,
+    /// Server clock (unix seconds) from MsvAvTimestamp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_unix: Option<i64>,
+    /// Server minus scanner, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew_s: Option<i64>,
+    pub flags: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredSspOutcome {
+    pub status: CredSspStatus,
+    /// The server's own TSRequest version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// TSRequest errorCode (NTSTATUS), when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ntlm: Option<NtlmInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Everything learned about one target x address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeRecord {
+    pub target: TargetInfo,
+    /// None when DNS gave no address (the row still exists).
+    pub address: Option<IpAddr>,
+    pub dns: DnsOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rdp: Option<RdpOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<CertFacts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credssp: Option<CredSspOutcome>,
+    /// TCP connections made to this address.
+    pub connections: u32,
+    /// Attempts made (retries on timeouts); `flaky` when they disagreed.
+    pub attempts: u32,
+    pub flaky: bool,
+    /// Per-host deadline hit: later phases were cut short.
+    pub deadline_hit: bool,
+    /// RFC 3339 UTC start of the probe.
+    pub scanned_at: String,
+    pub duration_ms: f64,
+}
+
+/// A diagnosed record: what every sink writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostReport {
+    #[serde(flatten)]
+    pub record: ProbeRecord,
+    /// Primary finding's code.
+    pub verdict: String,
+    pub severity: Severity,
+    /// Primary first.
+    pub findings: Vec<Finding>,
+}
