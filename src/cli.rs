@@ -49,7 +49,13 @@ pub struct ScanArgs {
     pub targets: Vec<String>,
 
     /// Inventory file (CSV with a `host` column, plain list, or nmap -oX XML); repeatable; `-` reads stdin.
-    #[arg(short = 'i', long = "inventory", value_name = "FILE", env = "RDPSWEEP_INVENTORY", value_delimiter = ',')]
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        value_name = "FILE",
+        env = "RDPSWEEP_INVENTORY",
+        value_delimiter = ','
+    )]
     pub inventory: Vec<PathBuf>,
 
     /// Default RDP port for targets that do not name one.
@@ -89,11 +95,21 @@ pub struct ScanArgs {
     pub host_spacing: std::time::Duration,
 
     /// DNS server IP[:PORT] to query instead of the system's resolv.conf; repeatable.
-    #[arg(long = "dns-server", value_name = "IP[:PORT]", env = "RDPSWEEP_DNS_SERVER", value_delimiter = ',')]
+    #[arg(
+        long = "dns-server",
+        value_name = "IP[:PORT]",
+        env = "RDPSWEEP_DNS_SERVER",
+        value_delimiter = ','
+    )]
     pub dns_servers: Vec<String>,
 
     /// Pin a name to an address without DNS, like curl: NAME=IP; repeatable.
-    #[arg(long = "resolve", value_name = "NAME=IP", env = "RDPSWEEP_RESOLVE", value_delimiter = ',')]
+    #[arg(
+        long = "resolve",
+        value_name = "NAME=IP",
+        env = "RDPSWEEP_RESOLVE",
+        value_delimiter = ','
+    )]
     pub resolve: Vec<String>,
 
     /// DNS timeout per query.
@@ -191,7 +207,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         }
         return Err(format!("duration {t:?} out of range"));
     }
-    humantime::parse_duration(t).map_err(|e| format!("bad duration {t:?}: {e} (write e.g. 5s, 250ms, 2m)"))
+    humantime::parse_duration(t)
+        .map_err(|e| format!("bad duration {t:?}: {e} (write e.g. 5s, 250ms, 2m)"))
 }
 
 #[cfg(test)]

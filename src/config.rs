@@ -1,1 +1,300 @@
-//! TODO(skeleton)
+//! Flags -> a checked `ScanConfig`, before any I/O touches the network.
+//!
+//! Everything a user can get wrong is rejected here with a message that says what to do,
+//! so that `main` maps it to exit code 2 and the scan never starts half-configured.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{Depth, ScanArgs};
+use crate::model::Severity;
+
+/// Where a report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Output {
+    fn from_path(p: &Path) -> Output {
+        if p.as_os_str() == "-" {
+            Output::Stdout
+        } else {
+            Output::File(p.to_path_buf())
+        }
+    }
+}
+
+/// What makes the exit code 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// Any host whose worst finding is at or above this severity.
+    Severity(Severity),
+    /// Only hosts that are new failures against the --baseline.
+    New,
+    /// Never (report only).
+    Never,
+}
+
+impl FailOn {
+    pub fn parse(s: &str) -> Result<FailOn, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "new" => Ok(FailOn::New),
+            "never" | "none" => Ok(FailOn::Never),
+            other => Severity::parse(other).map(FailOn::Severity).ok_or_else(|| {
+                format!("--fail-on {s:?} is not one of ok, info, warn, fail, new, never")
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub cli_targets: Vec<String>,
+    pub inventories: Vec<PathBuf>,
+    pub port: u16,
+    /// New connections per second; 0 = unlimited.
+    pub rate: u32,
+    pub concurrency: usize,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub host_deadline: Duration,
+    pub retries: u32,
+    pub depth: Depth,
+    pub host_spacing: Duration,
+    pub dns_servers: Vec<SocketAddr>,
+    pub pins: Vec<(String, Vec<IpAddr>)>,
+    pub dns_timeout: Duration,
+    pub dns_rate: u32,
+    pub max_targets: u64,
+    pub skip_bad_lines: bool,
+    pub expiry_warn_days: u32,
+    pub ca_bundle: Option<PathBuf>,
+    pub csv: Option<Output>,
+    pub jsonl: Option<Output>,
+    pub html: Option<Output>,
+    pub fail_on: FailOn,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+impl ScanConfig {
+    pub fn from_args(a: &ScanArgs) -> Result<ScanConfig, String> {
+        if a.targets.is_empty() && a.inventory.is_empty() {
+            return Err(
+                "no targets: name hosts, IPs or CIDRs on the command line, or an inventory with -i FILE (see --help)"
+                    .into(),
+            );
+        }
+        if a.connect_timeout.is_zero() || a.timeout.is_zero() || a.host_deadline.is_zero() {
+            return Err("timeouts must be greater than zero".into());
+        }
+        if a.host_deadline < a.connect_timeout {
+            return Err(format!(
+                "--host-deadline ({}) is shorter than --connect-timeout ({}); raise it",
+                humantime::format_duration(a.host_deadline),
+                humantime::format_duration(a.connect_timeout)
+            ));
+        }
+        if a.max_targets == 0 {
+            return Err("--max-targets must be at least 1".into());
+        }
+        let mut dns_servers = Vec::new();
+        for s in &a.dns_servers {
+            dns_servers.push(parse_dns_server(s)?);
+        }
+        let mut pins: Vec<(String, Vec<IpAddr>)> = Vec::new();
+        for s in &a.resolve {
+            let (name, ip) = parse_pin(s)?;
+            match pins.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, ips)) => ips.push(ip),
+                None => pins.push((name, vec![ip])),
+            }
+        }
+        let fail_on = FailOn::parse(&a.fail_on)?;
+        let stdout_outputs = [&a.csv, &a.jsonl, &a.html]
+            .iter()
+            .filter(|o| o.as_deref().is_some_and(|p| p.as_os_str() == "-"))
+            .count();
+        if stdout_outputs > 1 {
+            return Err("only one of --csv, --jsonl, --html can write to stdout (-)".into());
+        }
+        let csv = a.csv.as_deref().map(Output::from_path);
+        let jsonl = a.jsonl.as_deref().map(Output::from_path);
+        let html = a.html.as_deref().map(Output::from_path);
+        for out in [&csv, &jsonl, &html].into_iter().flatten() {
+            check_writable(out)?;
+        }
+        if let Some(b) = &a.ca_bundle
+            && let Err(e) = std::fs::metadata(b)
+        {
+            return Err(format!("--ca-bundle {}: {e}", b.display()));
+        }
+        Ok(ScanConfig {
+            cli_targets: a.targets.clone(),
+            inventories: a.inventory.clone(),
+            port: a.port,
+            rate: a.rate,
+            concurrency: a.concurrency as usize,
+            connect_timeout: a.connect_timeout,
+            timeout: a.timeout,
+            host_deadline: a.host_deadline,
+            retries: a.retries,
+            depth: a.depth,
+            host_spacing: a.host_spacing,
+            dns_servers,
+            pins,
+            dns_timeout: a.dns_timeout,
+            dns_rate: a.dns_rate,
+            max_targets: a.max_targets,
+            skip_bad_lines: a.skip_bad_lines,
+            expiry_warn_days: a.expiry_warn,
+            ca_bundle: a.ca_bundle.clone(),
+            csv,
+            jsonl,
+            html,
+            fail_on,
+            quiet: a.quiet,
+            verbose: a.verbose,
+        })
+    }
+}
+
+/// The output's folder must exist and be writable now, not after an hour of scanning.
+pub fn check_writable(out: &Output) -> Result<(), String> {
+    let Output::File(path) = out else {
+        return Ok(());
+    };
+    if path.is_dir() {
+        return Err(format!("{} is a directory; name a file", path.display()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let meta = std::fs::metadata(&dir).map_err(|e| {
+        format!(
+            "cannot write {}: folder {}: {e}",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    if !meta.is_dir() {
+        return Err(format!(
+            "cannot write {}: {} is not a folder",
+            path.display(),
+            dir.display()
+        ));
+    }
+    // Probe with a real file: permission bits alone lie for root and for read-only mounts.
+    let probe = dir.join(format!(".rdpsweep-write-test-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+    }
+}
+
+/// `IP`, `IP:PORT`, `[V6]:PORT` or a bare IPv6 address; port 53 by default.
+pub fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
+    let t = s.trim();
+    if let Ok(sa) = t.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    if let Ok(ip) = t.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(format!(
+        "--dns-server {s:?}: expected IP or IP:PORT (e.g. 10.0.0.53 or [2001:db8::53]:5353)"
+    ))
+}
+
+/// `NAME=IP` (curl's `NAME:PORT:IP` is accepted too; the port is ignored).
+pub fn parse_pin(s: &str) -> Result<(String, IpAddr), String> {
+    let t = s.trim();
+    let (name, ip) = if let Some((n, ip)) = t.split_once('=') {
+        (n, ip)
+    } else {
+        let mut parts = t.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(n), Some(_port), Some(ip)) => (n, ip),
+            _ => return Err(format!("--resolve {s:?}: expected NAME=IP")),
+        }
+    };
+    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    if name.is_empty() {
+        return Err(format!("--resolve {s:?}: empty name"));
+    }
+    let ip_str = ip.trim().trim_start_matches('[').trim_end_matches(']');
+    let ip: IpAddr = ip_str
+        .parse()
+        .map_err(|_| format!("--resolve {s:?}: {ip_str:?} is not an IP address"))?;
+    Ok((name, ip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_on_values() {
+        assert_eq!(
+            FailOn::parse("warn").unwrap(),
+            FailOn::Severity(Severity::Warn)
+        );
+        assert_eq!(
+            FailOn::parse("FAIL").unwrap(),
+            FailOn::Severity(Severity::Fail)
+        );
+        assert_eq!(FailOn::parse("new").unwrap(), FailOn::New);
+        assert!(FailOn::parse("sometimes").is_err());
+    }
+
+    #[test]
+    fn dns_server_forms() {
+        assert_eq!(
+            parse_dns_server("10.0.0.53").unwrap(),
+            "10.0.0.53:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_dns_server("127.0.0.1:5353").unwrap(),
+            "127.0.0.1:5353".parse().unwrap()
+        );
+        assert_eq!(
+            parse_dns_server("[::1]:5353").unwrap(),
+            "[::1]:5353".parse().unwrap()
+        );
+        assert_eq!(
+            parse_dns_server("::1").unwrap(),
+            "[::1]:53".parse().unwrap()
+        );
+        assert!(parse_dns_server("dns.example").is_err());
+    }
+
+    #[test]
+    fn pins() {
+        assert_eq!(
+            parse_pin("Host.Example.=192.0.2.1").unwrap(),
+            ("host.example".to_string(), "192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_pin("host:3389:[2001:db8::1]").unwrap(),
+            ("host".to_string(), "2001:db8::1".parse().unwrap())
+        );
+        assert!(parse_pin("host=notanip").is_err());
+        assert!(parse_pin("=192.0.2.1").is_err());
+    }
+
+    #[test]
+    fn unwritable_output_is_rejected() {
+        let err = check_writable(&Output::File("/nonexistent-dir/x.csv".into())).unwrap_err();
+        assert!(err.contains("/nonexistent-dir"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_writable(&Output::File(dir.path().join("ok.csv"))).is_ok());
+        assert!(check_writable(&Output::File(dir.path().to_path_buf())).is_err());
+    }
+}

@@ -1,1 +1,406 @@
-//! TODO(skeleton)
+//! The scan engine: streams targets in, runs a bounded number of probes at once, streams
+//! diagnosed rows out to the sinks, and drains cleanly on Ctrl-C / SIGTERM.
+//!
+//! It is generic over the target type and the probe function so it can be tested with
+//! in-process fakes; `run.rs` plugs in the real inventory and prober. Memory is bounded by
+//! `concurrency` (permits) and the channel capacities, never by the number of targets.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::model::{HostReport, Severity};
+use crate::report::{Sink, Summary};
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub concurrency: usize,
+    /// How long in-flight hosts get to finish after an interrupt.
+    pub grace: Duration,
+    /// Show a progress bar (only when stderr is a terminal; cron stays silent).
+    pub progress: bool,
+    /// Known number of targets (for the progress bar), if counted beforehand.
+    pub total: Option<u64>,
+    pub started_at: String,
+}
+
+/// What the scan produced, for the summary line and the exit code.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub targets: u64,
+    pub rows: u64,
+    pub interrupted: bool,
+    pub worst: Option<Severity>,
+    pub verdicts: Vec<(String, u64)>,
+    pub duration: Duration,
+    /// First sink error (disk full, ...): the scan result is then incomplete.
+    pub sink_error: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Input(String),
+}
+
+/// Cancellation: flips to true on the first interrupt.
+pub type Cancel = watch::Receiver<bool>;
+
+/// Run the scan. `targets` is read on a blocking thread (files, stdin) and may yield input
+/// errors; the first one stops the scan (finished hosts are still written).
+pub async fn run<T, I, E, F, Fut>(
+    opts: EngineOptions,
+    targets: I,
+    probe: F,
+    sinks: Vec<Box<dyn Sink>>,
+    mut cancel: Cancel,
+) -> Result<Outcome, EngineError>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+    I: Iterator<Item = Result<T, E>> + Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Vec<HostReport>> + Send + 'static,
+{
+    let start = Instant::now();
+    let concurrency = opts.concurrency.max(1);
+
+    // Targets come from a blocking reader so a slow stdin never stalls the runtime.
+    let (tx_t, mut rx_t) = mpsc::channel::<Result<T, String>>(concurrency.clamp(64, 4096));
+    let reader = std::thread::spawn(move || {
+        for item in targets {
+            let item = item.map_err(|e| e.to_string());
+            let stop = item.is_err();
+            if tx_t.blocking_send(item).is_err() || stop {
+                break;
+            }
+        }
+    });
+
+    // One writer thread owns every sink: no lock contention, and output order is completion order.
+    let (tx_r, rx_r) = mpsc::channel::<HostReport>(concurrency.clamp(64, 4096));
+    let bar = progress_bar(&opts);
+    let writer_bar = bar.clone();
+    let started_at = opts.started_at.clone();
+    let writer = std::thread::spawn(move || write_all(rx_r, sinks, writer_bar, started_at, start));
+
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut set: JoinSet<()> = JoinSet::new();
+    let mut targets_n = 0u64;
+    let mut input_error = None;
+    let mut interrupted = *cancel.borrow();
+
+    while !interrupted {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = cancel.changed() => { interrupted = true; break; }
+        };
+        let next = tokio::select! {
+            n = rx_t.recv() => n,
+            _ = cancel.changed() => { interrupted = true; break; }
+        };
+        let target = match next {
+            None => break,
+            Some(Err(e)) => {
+                input_error = Some(e);
+                break;
+            }
+            Some(Ok(t)) => t,
+        };
+        targets_n += 1;
+        let probe = probe.clone();
+        let tx = tx_r.clone();
+        set.spawn(async move {
+            let reports = probe(target).await;
+            for r in reports {
+                // The writer only goes away on a fatal sink error; nothing more to do then.
+                if tx.send(r).await.is_err() {
+                    break;
+                }
+            }
+            drop(permit);
+        });
+        // Reap finished tasks so the set stays bounded by the permits.
+        while set.try_join_next().is_some() {}
+    }
+    interrupted = interrupted || *cancel.borrow();
+    drop(rx_t);
+
+    if interrupted {
+        // Give in-flight hosts a moment to finish; whatever is still running is dropped unwritten.
+        let deadline = tokio::time::Instant::now() + opts.grace;
+        loop {
+            match tokio::time::timeout_at(deadline, set.join_next()).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => break,
+                Err(_) => {
+                    set.abort_all();
+                    while set.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+    } else {
+        while set.join_next().await.is_some() {}
+    }
+    drop(tx_r);
+    // The reader may be blocked on a full channel: dropping rx_t above unblocks it.
+    let _ = tokio::task::spawn_blocking(move || reader.join()).await;
+    let stats = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .unwrap_or_default();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut verdicts: Vec<(String, u64)> = stats.verdicts.into_iter().collect();
+    verdicts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let outcome = Outcome {
+        targets: targets_n,
+        rows: stats.rows,
+        interrupted,
+        worst: stats.worst,
+        verdicts,
+        duration: start.elapsed(),
+        sink_error: stats.error,
+    };
+    match input_error {
+        Some(e) => Err(EngineError::Input(e)),
+        None => Ok(outcome),
+    }
+}
+
+#[derive(Default)]
+struct WriterStats {
+    rows: u64,
+    worst: Option<Severity>,
+    verdicts: HashMap<String, u64>,
+    error: Option<String>,
+}
+
+fn write_all(
+    mut rx: mpsc::Receiver<HostReport>,
+    mut sinks: Vec<Box<dyn Sink>>,
+    bar: Option<indicatif::ProgressBar>,
+    started_at: String,
+    start: Instant,
+) -> WriterStats {
+    let mut st = WriterStats::default();
+    while let Some(r) = rx.blocking_recv() {
+        st.rows += 1;
+        st.worst = st.worst.max(Some(r.severity));
+        *st.verdicts.entry(r.verdict.clone()).or_default() += 1;
+        if st.error.is_none() {
+            for s in sinks.iter_mut() {
+                if let Err(e) = s.write(&r) {
+                    st.error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    }
+    let mut verdicts: Vec<(String, u64)> =
+        st.verdicts.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    verdicts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let summary = Summary {
+        started_at,
+        duration_s: start.elapsed().as_secs_f64(),
+        targets: 0,
+        rows: st.rows,
+        interrupted: false,
+        verdicts,
+    };
+    for s in sinks.drain(..) {
+        if st.error.is_some() {
+            // A failed sink must not publish a partial file; dropping it removes its temporary.
+            drop(s);
+            continue;
+        }
+        if let Err(e) = s.finish(&summary) {
+            st.error = Some(e.to_string());
+        }
+    }
+    st
+}
+
+fn progress_bar(opts: &EngineOptions) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !opts.progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match opts.total {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rows  {per_sec}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct MemSink(Arc<Mutex<Vec<String>>>);
+    impl Sink for MemSink {
+        fn write(&mut self, r: &HostReport) -> std::io::Result<()> {
+            self.0.lock().unwrap().push(r.record.target.host.clone());
+            Ok(())
+        }
+        fn finish(self: Box<Self>, _s: &Summary) -> std::io::Result<()> {
+            self.0.lock().unwrap().push("<finished>".into());
+            Ok(())
+        }
+    }
+
+    fn fake_report(host: &str) -> HostReport {
+        let rec = ProbeRecord {
+            target: TargetInfo {
+                host: host.into(),
+                port: 3389,
+                ..Default::default()
+            },
+            address: None,
+            dns: DnsOutcome {
+                status: DnsStatus::Literal,
+                addresses: vec![],
+                canonical: None,
+                ptr: None,
+                ms: None,
+                error: None,
+            },
+            tcp: None,
+            rdp: None,
+            tls: None,
+            cert: None,
+            credssp: None,
+            connections: 0,
+            attempts: 1,
+            flaky: false,
+            deadline_hit: false,
+            scanned_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 0.0,
+        };
+        crate::diagnose::report(rec, 0, &Default::default())
+    }
+
+    fn opts(c: usize) -> EngineOptions {
+        EngineOptions {
+            concurrency: c,
+            grace: Duration::from_millis(200),
+            progress: false,
+            total: None,
+            started_at: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn bounded_concurrency_and_every_row_written() {
+        let rows = Arc::new(Mutex::new(Vec::new()));
+        let inflight = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (_tx, rx) = watch::channel(false);
+        let targets = (0..500).map(|i| Ok::<_, String>(format!("h{i}")));
+        let (inf, pk) = (inflight.clone(), peak.clone());
+        let out = run(
+            opts(8),
+            targets,
+            move |h: String| {
+                let (inf, pk) = (inf.clone(), pk.clone());
+                async move {
+                    let n = inf.fetch_add(1, Ordering::SeqCst) + 1;
+                    pk.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    inf.fetch_sub(1, Ordering::SeqCst);
+                    vec![fake_report(&h)]
+                }
+            },
+            vec![Box::new(MemSink(rows.clone()))],
+            rx,
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.rows, 500);
+        assert_eq!(out.targets, 500);
+        assert!(
+            peak.load(Ordering::SeqCst) <= 8,
+            "peak {}",
+            peak.load(Ordering::SeqCst)
+        );
+        let rows = rows.lock().unwrap();
+        assert_eq!(rows.len(), 501);
+        assert_eq!(rows.last().unwrap(), "<finished>");
+    }
+
+    #[tokio::test]
+    async fn input_error_stops_the_scan_but_keeps_finished_rows() {
+        let rows = Arc::new(Mutex::new(Vec::new()));
+        let (_tx, rx) = watch::channel(false);
+        let targets = vec![
+            Ok("a".to_string()),
+            Ok("b".to_string()),
+            Err("inv.csv:3: bad port".to_string()),
+        ]
+        .into_iter();
+        let err = run(
+            opts(1),
+            targets,
+            |h: String| async move { vec![fake_report(&h)] },
+            vec![Box::new(MemSink(rows.clone()))],
+            rx,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("inv.csv:3"));
+        assert_eq!(rows.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn interrupt_writes_finished_hosts_and_stops_starting_new_ones() {
+        let rows = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = watch::channel(false);
+        let started = Arc::new(AtomicUsize::new(0));
+        let st = started.clone();
+        let targets = (0..10_000).map(|i| Ok::<_, String>(format!("h{i}")));
+        let handle = tokio::spawn(run(
+            opts(4),
+            targets,
+            move |h: String| {
+                let st = st.clone();
+                async move {
+                    st.fetch_add(1, Ordering::SeqCst);
+                    // Some hosts are slower than the grace period and must be dropped.
+                    let slow = h.ends_with('7');
+                    tokio::time::sleep(Duration::from_millis(if slow { 5_000 } else { 2 })).await;
+                    vec![fake_report(&h)]
+                }
+            },
+            vec![Box::new(MemSink(rows.clone()))],
+            rx,
+        ));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tx.send(true).unwrap();
+        let out = handle.await.unwrap().unwrap();
+        assert!(out.interrupted);
+        assert!(out.targets < 10_000);
+        let rows = rows.lock().unwrap();
+        assert_eq!(rows.last().unwrap(), "<finished>");
+        assert_eq!(rows.len() as u64, out.rows + 1);
+        assert!(out.rows > 0);
+    }
+}

@@ -119,7 +119,10 @@ impl DnsStatus {
     }
 
     pub fn resolved(self) -> bool {
-        matches!(self, DnsStatus::Literal | DnsStatus::Pinned | DnsStatus::Resolved)
+        matches!(
+            self,
+            DnsStatus::Literal | DnsStatus::Pinned | DnsStatus::Resolved
+        )
     }
 }
 

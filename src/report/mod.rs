@@ -1,1 +1,194 @@
-//! TODO(skeleton)
+//! Output sinks. JSON Lines is the record of truth (the serde form of `HostReport`); CSV and
+//! HTML are views of it. Files are written under a temporary name and renamed when complete,
+//! so a cron consumer never reads half a file; an interrupted scan still renames what it has.
+
+pub mod csv;
+pub mod jsonl;
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::config::Output;
+use crate::model::HostReport;
+
+/// Scan-wide facts a sink may need when finishing (the HTML header, metrics).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub started_at: String,
+    pub duration_s: f64,
+    pub targets: u64,
+    pub rows: u64,
+    pub interrupted: bool,
+    /// (verdict, count), most frequent first.
+    pub verdicts: Vec<(String, u64)>,
+}
+
+pub trait Sink: Send {
+    fn write(&mut self, r: &HostReport) -> io::Result<()>;
+    /// Flush and publish (rename into place).
+    fn finish(self: Box<Self>, summary: &Summary) -> io::Result<()>;
+}
+
+/// A file that appears under its final name only when `commit` is called.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    /// None once committed.
+    out: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub fn create(dest: &Path) -> io::Result<AtomicFile> {
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        // Same folder as the destination, so the rename is atomic (same filesystem).
+        let tmp = dir.join(format!(".{name}.rdpsweep-{}.tmp", std::process::id()));
+        let f = File::create(&tmp)?;
+        Ok(AtomicFile {
+            tmp,
+            dest: dest.to_path_buf(),
+            out: Some(BufWriter::with_capacity(64 * 1024, f)),
+        })
+    }
+
+    pub fn commit(mut self) -> io::Result<()> {
+        let Some(out) = self.out.take() else {
+            return Ok(());
+        };
+        let f = out.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        // On error, Drop removes the temporary: never a half file under either name.
+        std::fs::rename(&self.tmp, &self.dest)?;
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+
+    fn writer(&mut self) -> io::Result<&mut BufWriter<File>> {
+        self.out
+            .as_mut()
+            .ok_or_else(|| io::Error::other("file already committed"))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer()?.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer()?.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        // Without a successful commit the temporary file must not linger.
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Either stdout or an atomic file.
+pub enum Dest {
+    Stdout(BufWriter<io::Stdout>),
+    File(AtomicFile),
+}
+
+impl Dest {
+    pub fn open(out: &Output) -> io::Result<Dest> {
+        Ok(match out {
+            Output::Stdout => Dest::Stdout(BufWriter::new(io::stdout())),
+            Output::File(p) => Dest::File(AtomicFile::create(p)?),
+        })
+    }
+
+    pub fn commit(self) -> io::Result<()> {
+        match self {
+            Dest::Stdout(mut s) => s.flush(),
+            Dest::File(f) => f.commit(),
+        }
+    }
+}
+
+impl Write for Dest {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Dest::Stdout(s) => s.write(buf),
+            Dest::File(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Dest::Stdout(s) => s.flush(),
+            Dest::File(f) => f.flush(),
+        }
+    }
+}
+
+/// Spreadsheet formula-injection guard (OWASP "CSV injection"): a text cell starting with
+/// `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` so Excel/LibreOffice/Sheets show it as text.
+/// Cells that are plain numbers (e.g. a negative days-left) stay numbers.
+pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let risky = matches!(
+        s.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    if risky && s.parse::<f64>().map(|v| v.is_finite()).unwrap_or(false) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    if risky {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_guard() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("+1+1"), "'+1+1");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("\tx"), "'\tx");
+        assert_eq!(spreadsheet_safe("\rx"), "'\rx");
+        assert_eq!(
+            spreadsheet_safe("-cmd|' /C calc'!A0"),
+            "'-cmd|' /C calc'!A0"
+        );
+        assert_eq!(spreadsheet_safe("-42"), "-42");
+        assert_eq!(spreadsheet_safe("-3.5"), "-3.5");
+        assert_eq!(spreadsheet_safe("CN=host"), "CN=host");
+        assert_eq!(spreadsheet_safe(""), "");
+        // "-inf"/"NaN" parse as floats but are not plain numbers to a spreadsheet.
+        assert_eq!(spreadsheet_safe("-inf"), "'-inf");
+    }
+
+    #[test]
+    fn atomic_file_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("r.csv");
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.write_all(b"a,b\n").unwrap();
+        assert!(!dest.exists());
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "a,b\n");
+        // Dropped without commit: no final file, no temporary left behind.
+        let dest2 = dir.path().join("r2.csv");
+        {
+            let mut f = AtomicFile::create(&dest2).unwrap();
+            f.write_all(b"partial").unwrap();
+        }
+        assert!(!dest2.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

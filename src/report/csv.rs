@@ -1,0 +1,395 @@
+//! CSV sink: one row per target x address, columns in a stable documented order.
+//!
+//! Column order (README "CSV columns" documents each): the foundation's, then RDP/TLS/cert,
+//! then NLA, then baseline, then the inventory's own columns (`owner` and pass-through extras).
+//! Server-controlled and inventory text goes through `spreadsheet_safe`; numeric cells stay numeric.
+
+use std::io;
+
+use super::{Dest, Sink, Summary, spreadsheet_safe};
+use crate::config::Output;
+use crate::model::HostReport;
+
+pub const COLUMNS: &[&str] = &[
+    "host",
+    "port",
+    "address",
+    "site",
+    "verdict",
+    "severity",
+    "findings",
+    "remedy",
+    "dns_status",
+    "tcp_status",
+    "rtt_ms",
+    "error",
+    "scanned_at",
+    "rdp_accepted",
+    "rdp_required",
+    "neg_failure",
+    "neg_flags",
+    "rdp_version",
+    "rdp_encryption",
+    "tls_version",
+    "tls_cipher",
+    "cert_subject",
+    "cert_issuer",
+    "cert_sans",
+    "cert_not_before",
+    "cert_not_after",
+    "cert_days_left",
+    "cert_self_signed",
+    "cert_name_match",
+    "cert_trusted",
+    "cert_key",
+    "cert_sig_alg",
+    "cert_sha1",
+    "cert_sha256",
+    "connections",
+    "credssp_version",
+    "credssp_error",
+    "ntlm_target",
+    "ntlm_nb_computer",
+    "ntlm_nb_domain",
+    "ntlm_dns_computer",
+    "ntlm_dns_domain",
+    "ntlm_dns_tree",
+    "os_version",
+    "os_name",
+    "clock_skew_s",
+    "owner",
+];
+
+/// Unix seconds of an RFC 3339 timestamp (0 if unparseable).
+pub fn unix_of(rfc3339: &str) -> i64 {
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0)
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(|x| x.to_string()).unwrap_or_default()
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes".into() } else { "no".into() }
+}
+
+/// The first error text along the path, for the `error` column.
+fn first_error(r: &HostReport) -> String {
+    let rec = &r.record;
+    if let Some(e) = &rec.dns.error {
+        return e.clone();
+    }
+    if let Some(e) = rec.tcp.as_ref().and_then(|t| t.error.clone()) {
+        return e;
+    }
+    if let Some(e) = rec.tls.as_ref().and_then(|t| t.error.clone()) {
+        return e;
+    }
+    if let Some(e) = rec.credssp.as_ref().and_then(|c| c.error.clone()) {
+        return e;
+    }
+    match r.findings.first() {
+        Some(f) if f.severity >= crate::model::Severity::Warn => f.detail.clone(),
+        _ => String::new(),
+    }
+}
+
+/// One CSV row as (cell, is_text) pairs; text cells get the spreadsheet guard when written.
+pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
+    let rec = &r.record;
+    let t = &rec.target;
+    let now = unix_of(&rec.scanned_at);
+    let mut v: Vec<(String, bool)> = Vec::with_capacity(COLUMNS.len() + extras.len());
+    let mut text = |s: String| v.push((s, true));
+    text(t.host.clone());
+    v.push((t.port.to_string(), false));
+    v.push((opt(&rec.address), true));
+    v.push((t.site.clone().unwrap_or_default(), true));
+    v.push((r.verdict.clone(), true));
+    v.push((r.severity.as_str().into(), true));
+    v.push((
+        r.findings
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
+        true,
+    ));
+    v.push((
+        r.findings
+            .first()
+            .map(|f| f.remedy.clone())
+            .unwrap_or_default(),
+        true,
+    ));
+    v.push((rec.dns.status.as_str().into(), true));
+    v.push((
+        rec.tcp
+            .as_ref()
+            .map(|t| t.status.as_str().to_string())
+            .unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        rec.tcp
+            .as_ref()
+            .and_then(|t| t.rtt_ms)
+            .map(|ms| format!("{ms:.2}"))
+            .unwrap_or_default(),
+        false,
+    ));
+    v.push((first_error(r), true));
+    v.push((rec.scanned_at.clone(), true));
+    // RDP
+    let rdp = rec.rdp.as_ref();
+    v.push((rdp.map(|x| x.accepted.join("|")).unwrap_or_default(), true));
+    v.push((
+        rdp.and_then(|x| x.required.clone()).unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        rdp.map(|x| {
+            x.failures
+                .iter()
+                .map(|c| failure_label(*c))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        rdp.filter(|x| x.flags != 0)
+            .map(|x| neg_flags_label(x.flags))
+            .unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        rdp.and_then(|x| x.version)
+            .map(rdp_version_label)
+            .unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        rdp.filter(|x| x.encryption_level.is_some() || !x.encryption_methods.is_empty())
+            .map(|x| encryption_label(x.encryption_level, &x.encryption_methods))
+            .unwrap_or_default(),
+        true,
+    ));
+    // TLS
+    let tls = rec.tls.as_ref();
+    v.push((
+        tls.and_then(|x| x.version.clone()).unwrap_or_default(),
+        true,
+    ));
+    v.push((tls.and_then(|x| x.cipher.clone()).unwrap_or_default(), true));
+    // Certificate
+    let c = rec.cert.as_ref();
+    v.push((c.map(|c| c.subject.clone()).unwrap_or_default(), true));
+    v.push((c.map(|c| c.issuer.clone()).unwrap_or_default(), true));
+    v.push((c.map(|c| c.sans.join(" ")).unwrap_or_default(), true));
+    v.push((c.map(|c| c.not_before.clone()).unwrap_or_default(), true));
+    v.push((c.map(|c| c.not_after.clone()).unwrap_or_default(), true));
+    v.push((
+        c.filter(|c| c.not_after_unix != 0)
+            .map(|c| crate::diagnose::days_left(c, now).to_string())
+            .unwrap_or_default(),
+        false,
+    ));
+    v.push((c.map(|c| yes_no(c.self_signed)).unwrap_or_default(), true));
+    v.push((
+        c.and_then(|c| c.name_match).map(yes_no).unwrap_or_default(),
+        true,
+    ));
+    v.push((c.map(|c| yes_no(c.trusted)).unwrap_or_default(), true));
+    v.push((c.map(|c| c.key.clone()).unwrap_or_default(), true));
+    v.push((c.map(|c| c.sig_alg.clone()).unwrap_or_default(), true));
+    v.push((c.map(|c| c.sha1.clone()).unwrap_or_default(), true));
+    v.push((c.map(|c| c.sha256.clone()).unwrap_or_default(), true));
+    v.push((rec.connections.to_string(), false));
+    // NLA / CredSSP
+    let cs = rec.credssp.as_ref();
+    v.push((
+        cs.and_then(|c| c.version)
+            .map(|x| x.to_string())
+            .unwrap_or_default(),
+        false,
+    ));
+    v.push((
+        cs.and_then(|c| c.error_code)
+            .map(|x| format!("0x{x:08X}"))
+            .unwrap_or_default(),
+        true,
+    ));
+    let n = cs.and_then(|c| c.ntlm.as_ref());
+    v.push((
+        n.and_then(|n| n.target_name.clone()).unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        n.and_then(|n| n.nb_computer.clone()).unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        n.and_then(|n| n.nb_domain.clone()).unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        n.and_then(|n| n.dns_computer.clone()).unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        n.and_then(|n| n.dns_domain.clone()).unwrap_or_default(),
+        true,
+    ));
+    v.push((n.and_then(|n| n.dns_tree.clone()).unwrap_or_default(), true));
+    v.push((
+        n.and_then(|n| n.os_version.clone()).unwrap_or_default(),
+        true,
+    ));
+    v.push((n.and_then(|n| n.os_name.clone()).unwrap_or_default(), true));
+    v.push((
+        n.and_then(|n| n.clock_skew_s)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        false,
+    ));
+    v.push((t.owner.clone().unwrap_or_default(), true));
+    for name in extras {
+        let val = t
+            .extra
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        v.push((val, true));
+    }
+    v
+}
+
+pub fn failure_label(code: u32) -> String {
+    let name = match code {
+        1 => "SSL_REQUIRED_BY_SERVER",
+        2 => "SSL_NOT_ALLOWED_BY_SERVER",
+        3 => "SSL_CERT_NOT_ON_SERVER",
+        4 => "INCONSISTENT_FLAGS",
+        5 => "HYBRID_REQUIRED_BY_SERVER",
+        6 => "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER",
+        _ => return code.to_string(),
+    };
+    format!("{code}:{name}")
+}
+
+pub fn neg_flags_label(flags: u8) -> String {
+    let names = [
+        (0x01, "EXTENDED_CLIENT_DATA"),
+        (0x02, "GFX"),
+        (0x08, "RESTRICTED_ADMIN"),
+        (0x10, "REDIRECTED_AUTH"),
+    ];
+    let mut v: Vec<String> = names
+        .iter()
+        .filter(|(b, _)| flags & b != 0)
+        .map(|(_, n)| n.to_string())
+        .collect();
+    let unknown = flags & !0x1F;
+    if unknown != 0 {
+        v.push(format!("0x{unknown:02X}"));
+    }
+    v.join("|")
+}
+
+pub fn rdp_version_label(v: u32) -> String {
+    let name = match v {
+        0x0008_0001 => "RDP 4.0",
+        0x0008_0004 => "RDP 5.0-8.1",
+        0x0008_0005 => "RDP 10.0",
+        0x0008_0006 => "RDP 10.1",
+        0x0008_0007 => "RDP 10.2",
+        0x0008_0008 => "RDP 10.3",
+        0x0008_0009 => "RDP 10.4",
+        0x0008_000A => "RDP 10.5",
+        0x0008_000B => "RDP 10.6",
+        0x0008_000C => "RDP 10.7",
+        x if x > 0x0008_000C && x < 0x0009_0000 => "RDP 10.x+",
+        _ => return format!("0x{v:08X}"),
+    };
+    name.to_string()
+}
+
+pub fn encryption_label(level: Option<u32>, methods: &[u32]) -> String {
+    let lvl = level.map(|l| match l {
+        0 => "NONE".to_string(),
+        1 => "LOW".into(),
+        2 => "CLIENT_COMPATIBLE".into(),
+        3 => "HIGH".into(),
+        4 => "FIPS".into(),
+        x => x.to_string(),
+    });
+    let m: Vec<String> = methods
+        .iter()
+        .map(|m| match m {
+            0 => "NONE".to_string(),
+            1 => "40BIT".into(),
+            2 => "128BIT".into(),
+            8 => "56BIT".into(),
+            0x10 => "FIPS".into(),
+            x => format!("0x{x:X}"),
+        })
+        .collect();
+    match lvl {
+        Some(l) if m.is_empty() => l,
+        Some(l) => format!("{l}:{}", m.join("|")),
+        None => m.join("|"),
+    }
+}
+
+pub struct CsvSink {
+    w: ::csv::Writer<Dest>,
+    extras: Vec<String>,
+}
+
+impl CsvSink {
+    pub fn create(out: &Output, extras: &[String]) -> io::Result<CsvSink> {
+        let dest = Dest::open(out)?;
+        let mut w = ::csv::WriterBuilder::new().from_writer(dest);
+        let mut header: Vec<String> = COLUMNS.iter().map(|s| s.to_string()).collect();
+        for e in extras {
+            // An inventory column that collides with ours keeps its data under a distinct name.
+            if COLUMNS.contains(&e.as_str()) {
+                header.push(format!("inventory_{e}"));
+            } else {
+                header.push(e.clone());
+            }
+        }
+        w.write_record(header.iter().map(|h| spreadsheet_safe(h).into_owned()))?;
+        Ok(CsvSink {
+            w,
+            extras: extras.to_vec(),
+        })
+    }
+}
+
+impl Sink for CsvSink {
+    fn write(&mut self, r: &HostReport) -> io::Result<()> {
+        let cells = row(r, &self.extras);
+        self.w.write_record(cells.iter().map(|(s, text)| {
+            if *text {
+                spreadsheet_safe(s).into_owned()
+            } else {
+                s.clone()
+            }
+        }))?;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, _summary: &Summary) -> io::Result<()> {
+        let dest = self
+            .w
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        dest.commit()
+    }
+}
