@@ -110,36 +110,25 @@ impl std::fmt::Debug for Resolver {
 impl Resolver {
     /// Builds the resolver; fails (with what to do) when there is no usable DNS server.
     pub fn new(opts: ResolverOptions) -> Result<Resolver, String> {
-        Self::with_capacity(opts, CACHE_CAPACITY)
+        let (config, hopts) = if opts.servers.is_empty() {
+            // Keeps resolv.conf's search list and ndots: they only apply to single-label names.
+            system_config()?
+        } else {
+            (explicit_config(&opts.servers), ResolverOpts::default())
+        };
+        Self::build(opts, config, hopts)
     }
 
-    fn with_capacity(opts: ResolverOptions, capacity: usize) -> Result<Resolver, String> {
+    /// Applies the scan's settings over a hickory configuration.
+    fn build(
+        opts: ResolverOptions,
+        config: ResolverConfig,
+        mut hopts: ResolverOpts,
+    ) -> Result<Resolver, String> {
         if opts.timeout.is_zero() {
             return Err("dns timeout must be greater than zero".to_string());
         }
         let attempts = opts.attempts.max(1);
-
-        let (config, mut hopts) = if opts.servers.is_empty() {
-            // Keeps resolv.conf's search list and ndots: they only apply to single-label names.
-            hickory_resolver::system_conf::read_system_conf().map_err(|e| {
-                format!(
-                    "cannot use the system DNS configuration (/etc/resolv.conf): {e}; \
-                     give a server with --dns-server IP[:PORT]"
-                )
-            })?
-        } else {
-            let servers = opts.servers.iter().map(|addr| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = addr.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = addr.port();
-                NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
-            });
-            (
-                ResolverConfig::from_name_servers(servers.collect()),
-                ResolverOpts::default(),
-            )
-        };
         hopts.timeout = opts.timeout;
         // hickory's `attempts` counts retries after the first try.
         hopts.attempts = attempts - 1;
@@ -185,8 +174,8 @@ impl Resolver {
                 limiter,
                 deadline,
                 ptr_enabled: opts.ptr,
-                names: OnceMap::new(capacity),
-                ptrs: OnceMap::new(capacity),
+                names: OnceMap::new(CACHE_CAPACITY),
+                ptrs: OnceMap::new(CACHE_CAPACITY),
                 upstream_lookups: AtomicUsize::new(0),
             }),
         })
@@ -195,7 +184,8 @@ impl Resolver {
     /// Forward lookup: A and AAAA (both, concurrently), addresses A first then AAAA, deduped.
     ///
     /// A name is resolved once per scan: concurrent callers await the same lookup and later
-    /// callers get the cached outcome. An IP literal comes back as `Literal`, a pinned name as
+    /// callers get the cached outcome (failures included; `ms` is the time of the lookup that
+    /// produced it). An IP literal comes back as `Literal`, a pinned name as
     /// `Pinned`, both without a query.
     pub async fn lookup(&self, name: &str) -> DnsOutcome {
         let start = Instant::now();
@@ -282,6 +272,46 @@ impl Inner {
             .ok()?;
         ptr_name(&lookup)
     }
+}
+
+/// `--dns-server` list: UDP first, TCP on the same port for truncated answers; no search list.
+fn explicit_config(servers: &[SocketAddr]) -> ResolverConfig {
+    let servers = servers.iter().map(|addr| {
+        let mut udp = ConnectionConfig::udp();
+        udp.port = addr.port();
+        let mut tcp = ConnectionConfig::tcp();
+        tcp.port = addr.port();
+        NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
+    });
+    ResolverConfig::from_name_servers(servers.collect())
+}
+
+/// The system's resolver configuration (servers, search list, ndots).
+#[cfg(unix)]
+fn system_config() -> Result<(ResolverConfig, ResolverOpts), String> {
+    resolv_conf(std::path::Path::new("/etc/resolv.conf"))
+}
+
+#[cfg(not(unix))]
+fn system_config() -> Result<(ResolverConfig, ResolverOpts), String> {
+    hickory_resolver::system_conf::read_system_conf().map_err(|e| {
+        format!(
+            "cannot use the system DNS configuration: {e}; \
+             give a server with --dns-server IP[:PORT]"
+        )
+    })
+}
+
+#[cfg(unix)]
+fn resolv_conf(path: &std::path::Path) -> Result<(ResolverConfig, ResolverOpts), String> {
+    let fail = |why: String| {
+        format!(
+            "cannot use {}: {why}; give a server with --dns-server IP[:PORT]",
+            path.display()
+        )
+    };
+    let data = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    hickory_resolver::system_conf::parse_resolv_conf(data).map_err(|e| fail(e.to_string()))
 }
 
 /// First PTR target of an answer, as lower-case ASCII without the root dot.
@@ -1081,6 +1111,9 @@ mod tests {
             "fresh.test" if is_a => {
                 resp.add_answer(a([10, 0, 0, 8]));
             }
+            "rds01.corp.test" if is_a => {
+                resp.add_answer(a([10, 0, 0, 4]));
+            }
             "nx.test" => resp.metadata.response_code = ResponseCode::NXDomain,
             "fail.test" => resp.metadata.response_code = ResponseCode::ServFail,
             "refuse.test" => resp.metadata.response_code = ResponseCode::Refused,
@@ -1107,7 +1140,7 @@ mod tests {
             }
             // Known names without the asked type: NOERROR, empty (NODATA).
             "multi.test" | "shared.test" | "v6.test" | "empty.test" | "fresh.test"
-            | "nxhalf.test" | "stray.test" | "tc.test" => {}
+            | "rds01.corp.test" | "nxhalf.test" | "stray.test" | "tc.test" => {}
             _ => resp.metadata.response_code = ResponseCode::NXDomain,
         }
         Some(resp)
@@ -1283,14 +1316,32 @@ mod tests {
         );
     }
 
+    /// A resolver as if resolv.conf said "search corp.test" (and ndots:5, like Kubernetes).
+    fn with_search(server: SocketAddr) -> Resolver {
+        let mut config = explicit_config(&[server]);
+        config.add_search(n("corp.test."));
+        let mut hopts = ResolverOpts::default();
+        hopts.ndots = 5;
+        Resolver::build(options(server), config, hopts).expect("resolver")
+    }
+
     #[tokio::test]
-    async fn dotted_names_get_no_search_suffix() {
+    async fn search_list_only_for_single_labels() {
         let server = spawn_server().await;
-        let r = Resolver::new(options(server.addr)).expect("resolver");
-        r.lookup("nx.test").await;
-        // Exactly the asked name went out (no "nx.test.<search>." variant).
+        let r = with_search(server.addr);
+
+        // A dotted name goes out as is, whatever ndots says.
+        let out = r.lookup("nx.test").await;
+        assert_eq!(out.status, DnsStatus::Nxdomain);
         let hits = server.hits.lock().map(|h| h.clone()).unwrap_or_default();
         assert!(hits.keys().all(|k| k.starts_with("nx.test ")), "{hits:?}");
+
+        // A single label is tried with the search domain.
+        let out = r.lookup("RDS01").await;
+        assert_eq!(out.status, DnsStatus::Resolved, "{out:?}");
+        assert_eq!(out.addresses, vec![v4(10, 0, 0, 4)]);
+        assert_eq!(out.canonical, None, "a search expansion is not a CNAME");
+        assert_eq!(server.hits("rds01.corp.test A"), 1);
     }
 
     #[tokio::test]
@@ -1410,6 +1461,43 @@ mod tests {
         // 10 queries: the first is free, nine more wait 50 ms each.
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(420), "took {took:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn resolv_conf_errors_say_what_to_do() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("missing.conf");
+        let err = resolv_conf(&missing).expect_err("missing file");
+        assert!(
+            err.contains("missing.conf") && err.contains("--dns-server"),
+            "{err}"
+        );
+
+        let empty = dir.path().join("empty.conf");
+        std::fs::write(&empty, "# no nameserver line\nsearch corp.test\n").expect("write");
+        let err = resolv_conf(&empty).expect_err("no nameserver");
+        assert!(err.contains("--dns-server"), "{err}");
+
+        let good = dir.path().join("good.conf");
+        std::fs::write(
+            &good,
+            "nameserver 127.0.0.53\nsearch corp.test\noptions ndots:2\n",
+        )
+        .expect("write");
+        let (config, opts) = resolv_conf(&good).expect("valid file");
+        assert_eq!(config.name_servers().len(), 1);
+        assert_eq!(config.search().len(), 1);
+        assert_eq!(opts.ndots, 2);
+    }
+
+    #[test]
+    fn resolver_is_shareable_and_built_outside_a_runtime() {
+        fn shareable<T: Send + Sync + Clone + 'static>() {}
+        shareable::<Resolver>();
+        // No tokio runtime here: config checking happens before any I/O.
+        let r = Resolver::new(options("127.0.0.1:53".parse().expect("addr")));
+        assert!(r.is_ok());
     }
 
     #[test]
