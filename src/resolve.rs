@@ -14,6 +14,12 @@
 //! | error    | anything else (other rcodes, transport errors, invalid names), with a short text |
 //! | nodata   | both queries answered NOERROR without an address |
 //!
+//! Rows are in precedence order: with A NODATA and AAAA timed out the name is `timeout`, since
+//! it may well have AAAA records. At most 64 addresses are kept per name (A first), and only
+//! records owned by the asked name or its CNAME chain count. IP literals come back as
+//! `literal` and `--resolve` names as `pinned`, without a query; `localhost` and `*.invalid`
+//! are answered by hickory itself (RFC 6761).
+//!
 //! Resolver settings, and why:
 //! - `/etc/hosts` is not consulted: a hosts entry would hide a broken DNS record, which is
 //!   what this scan is for; `--resolve NAME=IP` is the explicit override.
@@ -246,7 +252,12 @@ impl Inner {
         .await;
         let mut out = classify(&name, a, aaaa);
         out.ms = Some(elapsed_ms(start));
-        tracing::debug!(name = %key, status = out.status.as_str(), addresses = out.addresses.len(), "dns lookup");
+        tracing::debug!(
+            name = %key,
+            status = out.status.as_str(),
+            addresses = out.addresses.len(),
+            "dns lookup"
+        );
         out
     }
 
@@ -1436,7 +1447,7 @@ mod tests {
                 "{attempts} attempts gave up after {took:?}"
             );
             assert!(
-                took <= budget + Duration::from_millis(900),
+                took <= budget + Duration::from_millis(1500),
                 "{attempts} attempts took {took:?}"
             );
         }
