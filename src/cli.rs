@@ -107,8 +107,7 @@ pub struct ScanArgs {
     #[arg(
         long = "resolve",
         value_name = "NAME=IP",
-        env = "RDPSWEEP_RESOLVE",
-        value_delimiter = ','
+        env = "RDPSWEEP_RESOLVE"
     )]
     pub resolve: Vec<String>,
 
@@ -202,7 +201,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return Err("empty duration (write e.g. 5s, 250ms, 2m)".into());
     }
     if let Ok(secs) = t.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 && secs < 1e9 {
+        if secs.is_finite() && (0.0..1e9).contains(&secs) {
             return Ok(std::time::Duration::from_secs_f64(secs));
         }
         return Err(format!("duration {t:?} out of range"));

@@ -4,6 +4,8 @@
 //! so that `main` maps it to exit code 2 and the scan never starts half-configured.
 
 use std::net::{IpAddr, SocketAddr};
+
+use crate::resolve::{parse_dns_server, parse_pin};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -199,43 +201,6 @@ pub fn check_writable(out: &Output) -> Result<(), String> {
     }
 }
 
-/// `IP`, `IP:PORT`, `[V6]:PORT` or a bare IPv6 address; port 53 by default.
-pub fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
-    let t = s.trim();
-    if let Ok(sa) = t.parse::<SocketAddr>() {
-        return Ok(sa);
-    }
-    if let Ok(ip) = t.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
-    }
-    Err(format!(
-        "--dns-server {s:?}: expected IP or IP:PORT (e.g. 10.0.0.53 or [2001:db8::53]:5353)"
-    ))
-}
-
-/// `NAME=IP` (curl's `NAME:PORT:IP` is accepted too; the port is ignored).
-pub fn parse_pin(s: &str) -> Result<(String, IpAddr), String> {
-    let t = s.trim();
-    let (name, ip) = if let Some((n, ip)) = t.split_once('=') {
-        (n, ip)
-    } else {
-        let mut parts = t.splitn(3, ':');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(n), Some(_port), Some(ip)) => (n, ip),
-            _ => return Err(format!("--resolve {s:?}: expected NAME=IP")),
-        }
-    };
-    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
-    if name.is_empty() {
-        return Err(format!("--resolve {s:?}: empty name"));
-    }
-    let ip_str = ip.trim().trim_start_matches('[').trim_end_matches(']');
-    let ip: IpAddr = ip_str
-        .parse()
-        .map_err(|_| format!("--resolve {s:?}: {ip_str:?} is not an IP address"))?;
-    Ok((name, ip))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,41 +217,6 @@ mod tests {
         );
         assert_eq!(FailOn::parse("new").unwrap(), FailOn::New);
         assert!(FailOn::parse("sometimes").is_err());
-    }
-
-    #[test]
-    fn dns_server_forms() {
-        assert_eq!(
-            parse_dns_server("10.0.0.53").unwrap(),
-            "10.0.0.53:53".parse().unwrap()
-        );
-        assert_eq!(
-            parse_dns_server("127.0.0.1:5353").unwrap(),
-            "127.0.0.1:5353".parse().unwrap()
-        );
-        assert_eq!(
-            parse_dns_server("[::1]:5353").unwrap(),
-            "[::1]:5353".parse().unwrap()
-        );
-        assert_eq!(
-            parse_dns_server("::1").unwrap(),
-            "[::1]:53".parse().unwrap()
-        );
-        assert!(parse_dns_server("dns.example").is_err());
-    }
-
-    #[test]
-    fn pins() {
-        assert_eq!(
-            parse_pin("Host.Example.=192.0.2.1").unwrap(),
-            ("host.example".to_string(), "192.0.2.1".parse().unwrap())
-        );
-        assert_eq!(
-            parse_pin("host:3389:[2001:db8::1]").unwrap(),
-            ("host".to_string(), "2001:db8::1".parse().unwrap())
-        );
-        assert!(parse_pin("host=notanip").is_err());
-        assert!(parse_pin("=192.0.2.1").is_err());
     }
 
     #[test]
