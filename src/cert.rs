@@ -19,6 +19,7 @@ use x509_parser::asn1_rs::ToDer;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
+use x509_parser::public_key::RSAPublicKey;
 use x509_parser::signature_algorithm::SignatureAlgorithm;
 use x509_parser::x509::{
     AlgorithmIdentifier, AttributeTypeAndValue, SubjectPublicKeyInfo, X509Name,
@@ -436,22 +437,27 @@ fn dn_values(dn: &str, attr: &str) -> Vec<String> {
     let mut component = String::new();
     let mut raw: Vec<u8> = Vec::new();
     let mut in_value = false;
-    let flush = |component: &mut String, raw: &mut Vec<u8>, values: &mut Vec<String>| {
-        if component.eq_ignore_ascii_case(attr) && !raw.starts_with(b"#") {
-            values.push(String::from_utf8_lossy(raw).into_owned());
-        }
-        component.clear();
-        raw.clear();
-    };
-    while let Some(c) = chars.next() {
+    // A value starting with an unescaped '#' is hex of BER (a non-string value): skipped.
+    let mut hex_form = false;
+    loop {
+        let c = chars.next();
         match c {
-            ',' | '+' => {
-                flush(&mut component, &mut raw, &mut values);
+            None | Some(',' | '+') => {
+                if component.eq_ignore_ascii_case(attr) && !hex_form {
+                    values.push(String::from_utf8_lossy(&raw).into_owned());
+                }
+                component.clear();
+                raw.clear();
                 in_value = false;
+                hex_form = false;
+                if c.is_none() {
+                    break;
+                }
             }
-            '=' if !in_value => in_value = true,
-            '\\' if in_value => {
-                let Some(n) = chars.next() else { break };
+            Some('=') if !in_value => in_value = true,
+            Some('#') if in_value && raw.is_empty() => hex_form = true,
+            Some('\\') if in_value => {
+                let Some(n) = chars.next() else { continue };
                 let hi = n.to_digit(16);
                 let lo = chars.peek().and_then(|p| p.to_digit(16));
                 match (hi, lo) {
@@ -465,14 +471,13 @@ fn dn_values(dn: &str, attr: &str) -> Vec<String> {
                     }
                 }
             }
-            c if in_value => {
+            Some(c) if in_value => {
                 let mut buf = [0u8; 4];
                 raw.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
             }
-            c => component.push(c),
+            Some(c) => component.push(c),
         }
     }
-    flush(&mut component, &mut raw, &mut values);
     values
 }
 
@@ -494,11 +499,10 @@ fn bit_len(bytes: &[u8]) -> u32 {
 fn describe_key(spki: &SubjectPublicKeyInfo<'_>) -> (String, u32) {
     let alg = spki.algorithm.algorithm.to_id_string();
     match alg.as_str() {
+        // rsaEncryption and RSASSA-PSS keys share the RSAPublicKey encoding.
         "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
-            let bits = match spki.parsed() {
-                Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => bit_len(rsa.modulus),
-                _ => 0,
-            };
+            let bits = RSAPublicKey::from_der(&spki.subject_public_key.data)
+                .map_or(0, |(_, rsa)| bit_len(rsa.modulus));
             (format!("RSA-{bits}"), bits)
         }
         "1.2.840.10045.2.1" => {
@@ -1118,6 +1122,10 @@ mod tests {
         assert_eq!(escape_value("#x"), r"\#x");
         assert_eq!(dn_values(r"CN=a\01b", "CN"), vec!["a\u{1}b"]);
         assert_eq!(dn_values("1.2.3=#0403616263,CN=z", "CN"), vec!["z"]);
+        assert_eq!(dn_values("CN=#0403616263", "CN"), Vec::<String>::new());
+        assert_eq!(dn_values(r"CN=\#1+CN=b,O=c", "cn"), vec!["#1", "b"]);
+        assert_eq!(dn_values(r"CN=trailing\", "CN"), vec!["trailing"]);
+        assert_eq!(dn_values("", "CN"), Vec::<String>::new());
     }
 
     #[test]

@@ -1402,6 +1402,18 @@ mod tests {
     }
 
     #[test]
+    fn openssl_default_server_picks_tls13_from_full_range() {
+        let ch = client_hello(TlsVersion::TLS10, TlsVersion::TLS13, [0x3F; 32]);
+        let Some((outcome, _)) = against_openssl(&[], &ch) else {
+            return;
+        };
+        let f = hello(outcome);
+        assert_eq!(f.version, TlsVersion::TLS13);
+        assert!(TLS13_SUITES.contains(&f.cipher), "{:#06x}", f.cipher);
+        assert!(f.certificates.is_empty());
+    }
+
+    #[test]
     fn openssl_refuses_tls13_only_hello_with_an_alert() {
         let ch = client_hello(TlsVersion::TLS13, TlsVersion::TLS13, [0x3E; 32]);
         let Some((outcome, _)) = against_openssl(&["-tls1_2"], &ch) else {
