@@ -12,36 +12,7 @@
 
 use sha2::{Digest, Sha256};
 
-/// Incremental parse result: the caller reads more bytes until `Done`.
-///
-/// Local copy of `crate::rdp::Parse` (identical definition) until that module lands;
-/// the integrator can replace this with `pub use crate::rdp::Parse;`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parse<T> {
-    /// `need` is the total buffer length required to make progress; always more than
-    /// the length of the buffer that was passed in, and never more than the parser's cap.
-    Incomplete {
-        need: usize,
-    },
-    Done(T),
-}
-
-impl<T> Parse<T> {
-    /// The finished value, if any.
-    pub fn done(self) -> Option<T> {
-        match self {
-            Parse::Done(v) => Some(v),
-            Parse::Incomplete { .. } => None,
-        }
-    }
-
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Parse<U> {
-        match self {
-            Parse::Done(v) => Parse::Done(f(v)),
-            Parse::Incomplete { need } => Parse::Incomplete { need },
-        }
-    }
-}
+pub use crate::rdp::Parse;
 
 /// Cap on the bytes the flight parsers look at; a longer flight is `Malformed("too large")`.
 pub const MAX_FLIGHT: usize = 256 * 1024;
