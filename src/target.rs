@@ -87,9 +87,7 @@ pub fn parse_target_spec(s: &str) -> Result<TargetSpec, String> {
 pub fn spec_len(spec: &TargetSpec) -> u128 {
     match spec_bounds(spec) {
         None => 1,
-        Some((_, first, last)) => last
-            .checked_sub(first)
-            .map_or(0, |d| d.saturating_add(1)),
+        Some((_, first, last)) => last.checked_sub(first).map_or(0, |d| d.saturating_add(1)),
     }
 }
 
@@ -108,11 +106,9 @@ pub(crate) fn spec_bounds(spec: &TargetSpec) -> Option<(bool, u128, u128)> {
                 Some((false, first, last))
             }
         }
-        TargetSpec::Net(IpNet::V6(n), _) => Some((
-            true,
-            u128::from(n.network()),
-            u128::from(n.broadcast()),
-        )),
+        TargetSpec::Net(IpNet::V6(n), _) => {
+            Some((true, u128::from(n.network()), u128::from(n.broadcast())))
+        }
         TargetSpec::Range(a, b, _) => Some((a.is_ipv6(), ip_to_u128(*a), ip_to_u128(*b))),
     }
 }
@@ -132,7 +128,10 @@ pub(crate) fn parse_spec_written(s: &str) -> Result<(TargetSpec, &str), String> 
         return Err("empty host".to_string());
     }
     if s.contains("://") {
-        return Err(format!("{} looks like a URL; give host or host:port", show(s)));
+        return Err(format!(
+            "{} looks like a URL; give host or host:port",
+            show(s)
+        ));
     }
     if let Some(rest) = s.strip_prefix('[') {
         let Some((inner, after)) = rest.split_once(']') else {
@@ -226,10 +225,13 @@ fn parse_v6_part(s: &str, port: Option<u16>, bare: bool) -> Result<TargetSpec, S
         return Ok(TargetSpec::Net(net, port));
     }
     if let Some((a, b)) = s.split_once('-') {
-        let start = a
-            .trim()
-            .parse::<Ipv6Addr>()
-            .map_err(|_| format!("invalid IPv6 address {} in range {}", show(a.trim()), show(s)))?;
+        let start = a.trim().parse::<Ipv6Addr>().map_err(|_| {
+            format!(
+                "invalid IPv6 address {} in range {}",
+                show(a.trim()),
+                show(s)
+            )
+        })?;
         let (start, end) = parse_range(IpAddr::V6(start), b.trim(), s)?;
         return Ok(TargetSpec::Range(start, end, port));
     }
@@ -281,7 +283,10 @@ fn parse_range(start: IpAddr, b: &str, whole: &str) -> Result<(IpAddr, IpAddr), 
         && b.bytes().all(|c| c.is_ascii_digit())
     {
         let Ok(last) = b.parse::<u8>() else {
-            return Err(format!("range end .{b} is not an octet (0-255) in {}", show(whole)));
+            return Err(format!(
+                "range end .{b} is not an octet (0-255) in {}",
+                show(whole)
+            ));
         };
         let [o1, o2, o3, _] = v4.octets();
         IpAddr::from([o1, o2, o3, last])
@@ -500,7 +505,10 @@ mod tests {
             TargetSpec::Single(v6("::1"), None)
         );
         assert!(err("2001:db8::zz").starts_with("invalid IPv6 address \"2001:db8::zz\" (a port"));
-        assert_eq!(err("[2001:db8::zz]"), "invalid IPv6 address \"2001:db8::zz\"");
+        assert_eq!(
+            err("[2001:db8::zz]"),
+            "invalid IPv6 address \"2001:db8::zz\""
+        );
         assert_eq!(err("[::1"), "missing ']' in \"[::1\"");
         assert_eq!(
             err("[::1]3389"),
@@ -581,10 +589,7 @@ mod tests {
             TargetSpec::Range(ip("2001:db8::1"), ip("2001:db8::ff"), Some(3390))
         );
         // Same start and end is one address.
-        assert_eq!(
-            spec_len(&parse_target_spec("10.1.2.10-10").unwrap()),
-            1
-        );
+        assert_eq!(spec_len(&parse_target_spec("10.1.2.10-10").unwrap()), 1);
         // A name with a hyphen is still a name.
         assert_eq!(
             parse_target_spec("rdp-01.corp.example").unwrap(),
