@@ -1,1 +1,1152 @@
-//! TODO(skeleton)
+//! Inventories: command-line targets, plain lists, CSV files and nmap `-oX` XML, turned
+//! into one lazy, deduplicated stream of [`Target`]s.
+//!
+//! - Files are opened (and their format and header checked) by [`Targets::open`]; lines
+//!   are read as the stream is consumed, through a reader that caps each line at 64 KiB.
+//! - Format is chosen by content: a file whose first non-blank character is `<` is nmap
+//!   XML; otherwise the first content line (blank and `#` lines skipped) decides: a header
+//!   with a `host` column (`,` `;` or tab separated) means CSV, another delimited line is
+//!   an error naming the columns found, anything else is a plain list.
+//! - CIDRs and ranges expand lazily in spread order (see `expand`), never burst one /24.
+//! - The same (host, port) is yielded once; the first occurrence wins (its source and
+//!   columns). Finished CIDRs and ranges are remembered as intervals, so a /8 costs
+//!   one entry, not 16 M.
+//! - `max_targets` counts yielded targets: the item after the Nth is an error and ends
+//!   the stream. A single CIDR or range larger than `max_targets` is a bad line.
+//!
+//! Errors are `file:line: message` (line 0 for whole-file problems; `cli:N` for the Nth
+//! command-line target). With `skip_bad_lines`, bad lines become warnings; what is still
+//! returned as `Err` (read errors mid-file, too many targets) is fatal.
+
+mod csv_file;
+mod expand;
+mod lines;
+mod nmap;
+
+use std::collections::{HashSet, VecDeque};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::PathBuf;
+
+use crate::model::TargetInfo;
+use crate::target::{
+    Host, Target, TargetSpec, ip_to_u128, parse_spec_written, spec_bounds, spec_len,
+};
+use csv_file::{Detect, Header};
+use expand::{Covered, Spread};
+use lines::{BoundedLines, Line};
+
+pub(crate) const NOT_UTF8: &str = "not UTF-8 (save the file as UTF-8)";
+/// nmap XML is parsed as a whole; larger scans should be split.
+const MAX_XML: u64 = 64 * 1024 * 1024;
+const READ_BUF: usize = 64 * 1024;
+/// Warnings kept between two `take_warnings` calls; later ones are only counted.
+const MAX_WARNINGS: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryOptions {
+    /// Port for targets that name none.
+    pub default_port: u16,
+    /// Refuse more targets than this (after dedupe).
+    pub max_targets: u64,
+    /// Bad lines become warnings instead of errors.
+    pub skip_bad_lines: bool,
+}
+
+impl Default for InventoryOptions {
+    fn default() -> Self {
+        InventoryOptions {
+            default_port: 3389,
+            max_targets: 65_536,
+            skip_bad_lines: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct InventoryError {
+    /// The path as given, `stdin`, or `cli`.
+    pub file: String,
+    /// 1-based; 0 for whole-file errors.
+    pub line: u64,
+    pub message: String,
+}
+
+/// A problem with one line (or, when `fatal`, with the rest of the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bad {
+    pub(crate) line: u64,
+    pub(crate) message: String,
+    pub(crate) fatal: bool,
+}
+
+impl Bad {
+    pub(crate) fn line(line: u64, message: String) -> Bad {
+        Bad {
+            line,
+            message,
+            fatal: false,
+        }
+    }
+    pub(crate) fn fatal(line: u64, message: String) -> Bad {
+        Bad {
+            line,
+            message,
+            fatal: true,
+        }
+    }
+}
+
+pub(crate) fn io_message(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "file not found; check the path".to_string(),
+        io::ErrorKind::PermissionDenied => {
+            "permission denied; check the file's permissions".to_string()
+        }
+        io::ErrorKind::IsADirectory => "is a directory; give a file".to_string(),
+        _ => format!("read error ({e}); check the file"),
+    }
+}
+
+/// A spec ready to expand, with what its targets carry (`info.host` as written).
+#[derive(Debug, Clone)]
+struct Item {
+    spec: TargetSpec,
+    port: u16,
+    info: TargetInfo,
+    line: u64,
+}
+
+impl Item {
+    fn new(spec: TargetSpec, written: &str, default_port: u16, source: String, line: u64) -> Item {
+        let port = spec.port().unwrap_or(default_port);
+        Item {
+            spec,
+            port,
+            info: TargetInfo {
+                host: written.to_string(),
+                port,
+                source,
+                ..TargetInfo::default()
+            },
+            line,
+        }
+    }
+}
+
+type Reader = Box<dyn BufRead + Send>;
+
+struct LineSource {
+    lines: BoundedLines<Reader>,
+    /// The content line read while detecting the format (plain lists).
+    pending: Option<Line>,
+}
+
+enum Kind {
+    Cli(VecDeque<Item>),
+    Plain(LineSource),
+    Csv(LineSource, Header),
+    Nmap(VecDeque<Result<Item, Bad>>),
+}
+
+struct Source {
+    name: String,
+    kind: Kind,
+    /// Items produced, to warn about files without targets.
+    produced: u64,
+}
+
+impl Source {
+    fn next_item(&mut self, default_port: u16) -> Option<Result<Item, Bad>> {
+        let name = &self.name;
+        match &mut self.kind {
+            Kind::Cli(items) => items.pop_front().map(Ok),
+            Kind::Nmap(items) => items.pop_front(),
+            Kind::Plain(src) => loop {
+                let line = match src.pending.take() {
+                    Some(l) => l,
+                    None => match src.lines.next_line()? {
+                        Ok(l) => l,
+                        Err(e) => {
+                            return Some(Err(Bad::fatal(src.lines.line_no() + 1, io_message(&e))));
+                        }
+                    },
+                };
+                if line.too_long {
+                    return Some(Err(Bad::line(line.no, csv_file::too_long_message())));
+                }
+                let Ok(text) = std::str::from_utf8(&line.bytes) else {
+                    return Some(Err(Bad::line(line.no, NOT_UTF8.to_string())));
+                };
+                match plain_content(text).and_then(|c| c.map(parse_spec_written).transpose()) {
+                    Ok(None) => continue,
+                    Ok(Some((spec, written))) => {
+                        let source = format!("{name}:{}", line.no);
+                        return Some(Ok(Item::new(spec, written, default_port, source, line.no)));
+                    }
+                    Err(m) => return Some(Err(Bad::line(line.no, m))),
+                }
+            },
+            Kind::Csv(src, header) => loop {
+                let (line, fields) = match csv_file::next_record(&mut src.lines, header.delim)? {
+                    Ok(r) => r,
+                    Err(bad) => return Some(Err(bad)),
+                };
+                match csv_file::parse_row(header, &fields) {
+                    Ok(None) => continue,
+                    Ok(Some(row)) => {
+                        let port = row.port.unwrap_or(default_port);
+                        let info = TargetInfo {
+                            host: row.written,
+                            port,
+                            site: row.site,
+                            owner: row.owner,
+                            expect_ip: row.expect_ip,
+                            extra: row.extra,
+                            source: format!("{name}:{line}"),
+                        };
+                        return Some(Ok(Item {
+                            spec: row.spec,
+                            port,
+                            info,
+                            line,
+                        }));
+                    }
+                    Err(m) => return Some(Err(Bad::line(line, m))),
+                }
+            },
+        }
+    }
+}
+
+/// The target on a plain-list line: `None` for blank and comment lines.
+fn plain_content(text: &str) -> Result<Option<&str>, String> {
+    // No target contains '#', so it always starts a comment.
+    let content = text.split('#').next().unwrap_or_default().trim();
+    if content.is_empty() {
+        return Ok(None);
+    }
+    if content.contains(char::is_whitespace) {
+        return Err(
+            "several values on one line; a plain list takes one target per line (use a CSV with a host column for more fields)"
+                .to_string(),
+        );
+    }
+    if content.contains([',', ';']) {
+        return Err(
+            "',' or ';' in a plain list; put one target per line, or give a CSV whose header has a host column"
+                .to_string(),
+        );
+    }
+    Ok(Some(content))
+}
+
+/// A CIDR or range being expanded.
+struct Expansion {
+    spread: Spread,
+    v6: bool,
+    first: u128,
+    last: u128,
+    port: u16,
+    template: TargetInfo,
+    file: String,
+    line: u64,
+}
+
+/// The lazy, deduplicated target stream (see the module docs).
+pub struct Targets {
+    opts: InventoryOptions,
+    sources: VecDeque<Source>,
+    current: Option<Expansion>,
+    /// Names and single addresses yielded.
+    singles: HashSet<(Host, u16)>,
+    /// CIDRs and ranges fully yielded.
+    covered: Covered,
+    yielded: u64,
+    duplicates: u64,
+    warnings: Vec<String>,
+    warnings_dropped: u64,
+    extra_columns: Vec<String>,
+    finished: bool,
+}
+
+impl Targets {
+    fn new(opts: &InventoryOptions) -> Targets {
+        Targets {
+            opts: opts.clone(),
+            sources: VecDeque::new(),
+            current: None,
+            singles: HashSet::new(),
+            covered: Covered::default(),
+            yielded: 0,
+            duplicates: 0,
+            warnings: Vec::new(),
+            warnings_dropped: 0,
+            extra_columns: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// Opens every file now (so unreadable files / bad headers fail before scanning),
+    /// reads lazily after that. `-` is stdin. Command-line targets come first, then the
+    /// files in order. Format by content (see the module docs).
+    pub fn open(
+        cli: &[String],
+        files: &[PathBuf],
+        opts: &InventoryOptions,
+    ) -> Result<Targets, InventoryError> {
+        let mut t = Targets::new(opts);
+        let mut items = VecDeque::new();
+        for (i, s) in cli.iter().enumerate() {
+            let line = u64::try_from(i).unwrap_or(u64::MAX).saturating_add(1);
+            let item = parse_spec_written(s).and_then(|(spec, written)| {
+                let item = Item::new(spec, written, opts.default_port, "cli".to_string(), line);
+                check_size(&item, opts.max_targets)?;
+                Ok(item)
+            });
+            match item {
+                Ok(item) => items.push_back(item),
+                Err(message) => {
+                    let e = InventoryError {
+                        file: "cli".to_string(),
+                        line,
+                        message,
+                    };
+                    if opts.skip_bad_lines {
+                        t.warn(e.to_string());
+                    } else {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        if !items.is_empty() {
+            t.sources.push_back(Source {
+                name: "cli".to_string(),
+                kind: Kind::Cli(items),
+                produced: 0,
+            });
+        }
+        if files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+            return Err(InventoryError {
+                file: "stdin".to_string(),
+                line: 0,
+                message: "stdin (-) given twice; give it once".to_string(),
+            });
+        }
+        for path in files {
+            if path.as_os_str() == "-" {
+                let reader = BufReader::with_capacity(READ_BUF, io::stdin());
+                t.add_reader("stdin".to_string(), Box::new(reader))?;
+            } else {
+                let name = path.display().to_string();
+                let file = File::open(path).map_err(|e| InventoryError {
+                    file: name.clone(),
+                    line: 0,
+                    message: io_message(&e),
+                })?;
+                t.add_reader(name, Box::new(BufReader::with_capacity(READ_BUF, file)))?;
+            }
+        }
+        Ok(t)
+    }
+
+    /// One inventory from a reader (in-memory inventories, tests); `name` is used in
+    /// sources and errors like a file name.
+    pub fn from_reader<R: BufRead + Send + 'static>(
+        name: &str,
+        reader: R,
+        opts: &InventoryOptions,
+    ) -> Result<Targets, InventoryError> {
+        let mut t = Targets::new(opts);
+        t.add_reader(name.to_string(), Box::new(reader))?;
+        Ok(t)
+    }
+
+    /// Extra (pass-through) CSV column names, union across CSV inventories in first-seen
+    /// order (known from headers at open). Compared case-insensitively; the first
+    /// spelling is kept and used in every target's `info.extra`.
+    pub fn extra_columns(&self) -> &[String] {
+        &self.extra_columns
+    }
+
+    /// Warnings so far, each `file:line: message`: bad lines skipped with
+    /// `skip_bad_lines`, and `file:0: no targets in this file` for empty inventories.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        let mut w = std::mem::take(&mut self.warnings);
+        if self.warnings_dropped > 0 {
+            w.push(format!(
+                "{} more warnings not shown (at most {MAX_WARNINGS} are kept between reads)",
+                self.warnings_dropped
+            ));
+            self.warnings_dropped = 0;
+        }
+        w
+    }
+
+    /// Number of targets yielded so far.
+    pub fn yielded(&self) -> u64 {
+        self.yielded
+    }
+
+    /// Number of (host, port) repeats skipped so far.
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+
+    fn warn(&mut self, w: String) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(w);
+        } else {
+            self.warnings_dropped += 1;
+        }
+    }
+
+    fn add_reader(&mut self, name: String, mut reader: Reader) -> Result<(), InventoryError> {
+        let whole_file = |message: String| InventoryError {
+            file: name.clone(),
+            line: 0,
+            message,
+        };
+        let sniff = loop {
+            match reader.fill_buf() {
+                Ok(buf) => break sniff(buf),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(whole_file(io_message(&e))),
+            }
+        };
+        let kind = match sniff {
+            Sniff::Utf16 => {
+                return Err(whole_file(
+                    "the file is UTF-16 text; save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"
+                        .to_string(),
+                ));
+            }
+            Sniff::Binary => {
+                return Err(whole_file(
+                    "binary data (NUL bytes), not an inventory; give a CSV, a plain list or nmap -oX XML (UTF-16 text: save it as UTF-8)"
+                        .to_string(),
+                ));
+            }
+            Sniff::Xml => Kind::Nmap(self.read_nmap(&name, reader)?),
+            Sniff::Text => self.detect_text(&name, reader)?,
+        };
+        self.sources.push_back(Source {
+            name,
+            kind,
+            produced: 0,
+        });
+        Ok(())
+    }
+
+    fn read_nmap(
+        &self,
+        name: &str,
+        reader: Reader,
+    ) -> Result<VecDeque<Result<Item, Bad>>, InventoryError> {
+        let err = |line: u64, message: String| InventoryError {
+            file: name.to_string(),
+            line,
+            message,
+        };
+        let mut bytes = Vec::new();
+        reader
+            .take(MAX_XML + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| err(0, io_message(&e)))?;
+        if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_XML {
+            return Err(err(
+                0,
+                format!(
+                    "nmap XML larger than {} MiB; split the scan into smaller -oX files",
+                    MAX_XML / (1024 * 1024)
+                ),
+            ));
+        }
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let bytes = e.as_bytes();
+                let line = bytes
+                    .get(..valid)
+                    .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+                return Err(err(
+                    u64::try_from(line).unwrap_or(u64::MAX).saturating_add(1),
+                    NOT_UTF8.to_string(),
+                ));
+            }
+        };
+        let entries =
+            nmap::parse(&text, self.opts.default_port).map_err(|(line, m)| err(line, m))?;
+        let mut items = VecDeque::new();
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(bad) => {
+                    items.push_back(Err(bad));
+                    continue;
+                }
+            };
+            let source = format!("{name}:{}", entry.line);
+            match parse_spec_written(&entry.host) {
+                Err(m) => items.push_back(Err(Bad::line(entry.line, m))),
+                Ok((spec, written)) => {
+                    if entry.ports.is_empty() {
+                        items.push_back(Ok(Item::new(
+                            spec,
+                            written,
+                            self.opts.default_port,
+                            source,
+                            entry.line,
+                        )));
+                    } else {
+                        for port in entry.ports {
+                            items.push_back(Ok(Item::new(
+                                spec.clone(),
+                                written,
+                                port,
+                                source.clone(),
+                                entry.line,
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    fn detect_text(&mut self, name: &str, reader: Reader) -> Result<Kind, InventoryError> {
+        let err = |line: u64, message: String| InventoryError {
+            file: name.to_string(),
+            line,
+            message,
+        };
+        let mut lines = BoundedLines::new(reader);
+        loop {
+            let line = match lines.next_line() {
+                None => {
+                    return Ok(Kind::Plain(LineSource {
+                        lines,
+                        pending: None,
+                    }));
+                }
+                Some(Err(e)) => return Err(err(lines.line_no() + 1, io_message(&e))),
+                Some(Ok(l)) => l,
+            };
+            if line.too_long {
+                // Reported when read, like any other bad line.
+                return Ok(Kind::Plain(LineSource {
+                    lines,
+                    pending: Some(line),
+                }));
+            }
+            let text = String::from_utf8_lossy(&line.bytes);
+            let t = text.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            match csv_file::detect(t) {
+                Detect::Plain => {
+                    return Ok(Kind::Plain(LineSource {
+                        lines,
+                        pending: Some(line),
+                    }));
+                }
+                Detect::NoHost { fields } => {
+                    return Err(err(line.no, csv_file::no_host_message(&fields)));
+                }
+                Detect::Csv { delim, fields } => {
+                    if std::str::from_utf8(&line.bytes).is_err() {
+                        return Err(err(line.no, NOT_UTF8.to_string()));
+                    }
+                    let header = csv_file::parse_header(&fields, delim, &mut self.extra_columns)
+                        .map_err(|m| err(line.no, m))?;
+                    return Ok(Kind::Csv(
+                        LineSource {
+                            lines,
+                            pending: None,
+                        },
+                        header,
+                    ));
+                }
+            }
+        }
+    }
+}
+
+enum Sniff {
+    Utf16,
+    Binary,
+    Xml,
+    Text,
+}
+
+/// Classifies a file by its first buffer.
+fn sniff(buf: &[u8]) -> Sniff {
+    if buf.starts_with(b"\xFF\xFE") || buf.starts_with(b"\xFE\xFF") {
+        return Sniff::Utf16;
+    }
+    if buf.contains(&0) {
+        return Sniff::Binary;
+    }
+    let body = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
+    // No target starts with '<': XML (nmap -oX, or an XML file that is not nmap's).
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => Sniff::Xml,
+        _ => Sniff::Text,
+    }
+}
+
+/// A single CIDR or range larger than `max` is a bad line.
+fn check_size(item: &Item, max: u64) -> Result<(), String> {
+    let n = spec_len(&item.spec);
+    if n <= u128::from(max) {
+        return Ok(());
+    }
+    let written = crate::target::show(&item.info.host);
+    Err(match &item.spec {
+        TargetSpec::Net(ipnet::IpNet::V6(net), _) => format!(
+            "{written} spans 2^{} addresses, more than --max-targets {max}; an IPv6 prefix this large cannot be swept, list the hosts instead",
+            128 - u32::from(net.prefix_len())
+        ),
+        _ => format!(
+            "{written} has {n} addresses, more than --max-targets {max}; raise --max-targets or split it"
+        ),
+    })
+}
+
+fn too_many(file: &str, line: u64, max: u64) -> InventoryError {
+    InventoryError {
+        file: file.to_string(),
+        line,
+        message: format!("more than {max} targets; raise --max-targets"),
+    }
+}
+
+fn is_dup(singles: &HashSet<(Host, u16)>, covered: &Covered, host: &Host, port: u16) -> bool {
+    if singles.contains(&(host.clone(), port)) {
+        return true;
+    }
+    match host {
+        Host::Ip(ip) => covered.contains(ip.is_ipv6(), port, ip_to_u128(*ip)),
+        Host::Name(_) => false,
+    }
+}
+
+impl Iterator for Targets {
+    type Item = Result<Target, InventoryError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let max = self.opts.max_targets;
+        loop {
+            if self.finished {
+                return None;
+            }
+            if let Some(exp) = self.current.as_mut() {
+                if let Some(ip) = exp.spread.next() {
+                    let host = Host::Ip(ip);
+                    if is_dup(&self.singles, &self.covered, &host, exp.port) {
+                        self.duplicates += 1;
+                        continue;
+                    }
+                    if self.yielded >= max {
+                        self.finished = true;
+                        return Some(Err(too_many(&exp.file, exp.line, max)));
+                    }
+                    self.yielded += 1;
+                    let mut info = exp.template.clone();
+                    info.host = ip.to_string();
+                    return Some(Ok(Target {
+                        host,
+                        port: exp.port,
+                        info,
+                    }));
+                }
+                // Exhausted: later specs dedupe against it as one interval.
+                if let Some(done) = self.current.take() {
+                    self.covered
+                        .insert(done.v6, done.port, done.first, done.last);
+                }
+                continue;
+            }
+            let Some(src) = self.sources.front_mut() else {
+                self.finished = true;
+                return None;
+            };
+            let next = src.next_item(self.opts.default_port);
+            let item = match next {
+                None => {
+                    if let Some(done) = self.sources.pop_front()
+                        && done.produced == 0
+                        && !matches!(done.kind, Kind::Cli(_))
+                    {
+                        self.warn(format!("{}:0: no targets in this file", done.name));
+                    }
+                    continue;
+                }
+                Some(Err(bad)) => {
+                    let e = InventoryError {
+                        file: src.name.clone(),
+                        line: bad.line,
+                        message: bad.message,
+                    };
+                    if bad.fatal {
+                        self.sources.pop_front();
+                        return Some(Err(e));
+                    }
+                    if self.opts.skip_bad_lines {
+                        self.warn(e.to_string());
+                        continue;
+                    }
+                    return Some(Err(e));
+                }
+                Some(Ok(item)) => item,
+            };
+            src.produced += 1;
+            if let Err(message) = check_size(&item, max) {
+                let e = InventoryError {
+                    file: src.name.clone(),
+                    line: item.line,
+                    message,
+                };
+                if self.opts.skip_bad_lines {
+                    self.warn(e.to_string());
+                    continue;
+                }
+                return Some(Err(e));
+            }
+            let Item {
+                spec,
+                port,
+                info,
+                line,
+            } = item;
+            match spec {
+                TargetSpec::Single(host, _) => {
+                    if is_dup(&self.singles, &self.covered, &host, port) {
+                        self.duplicates += 1;
+                        continue;
+                    }
+                    if self.yielded >= max {
+                        self.finished = true;
+                        return Some(Err(too_many(&src.name, line, max)));
+                    }
+                    self.yielded += 1;
+                    self.singles.insert((host.clone(), port));
+                    return Some(Ok(Target { host, port, info }));
+                }
+                spec @ (TargetSpec::Net(..) | TargetSpec::Range(..)) => {
+                    let Some((v6, first, last)) = spec_bounds(&spec) else {
+                        continue;
+                    };
+                    self.current = Some(Expansion {
+                        spread: Spread::new(v6, first, last),
+                        v6,
+                        first,
+                        last,
+                        port,
+                        template: info,
+                        file: src.name.clone(),
+                        line,
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+    use std::net::IpAddr;
+
+    fn opts() -> InventoryOptions {
+        InventoryOptions::default()
+    }
+    fn skip() -> InventoryOptions {
+        InventoryOptions {
+            skip_bad_lines: true,
+            ..opts()
+        }
+    }
+    fn targets(name: &str, input: &[u8], o: &InventoryOptions) -> Targets {
+        Targets::from_reader(name, Cursor::new(input.to_vec()), o).unwrap()
+    }
+    fn open_err(name: &str, input: &[u8]) -> String {
+        match Targets::from_reader(name, Cursor::new(input.to_vec()), &opts()) {
+            Ok(_) => panic!("{name} opened"),
+            Err(e) => e.to_string(),
+        }
+    }
+    /// Each item as "host:port @source" or the error text.
+    fn render(t: Targets) -> Vec<String> {
+        t.map(|r| match r {
+            Ok(t) => format!("{}:{} @{}", t.host, t.port, t.info.source),
+            Err(e) => format!("ERR {e}"),
+        })
+        .collect()
+    }
+
+    #[test]
+    fn plain_list() {
+        let input = b"# fleet, floor 2\n\n  RDP01.corp.example  \nrdp02.corp.example:3390 # jump host\n192.0.2.10\n[2001:db8::5]:3391\n2001:db8::6\n\t\n";
+        let t = targets("list.txt", input, &opts());
+        let all: Vec<Target> = t.map(Result::unwrap).collect();
+        let got: Vec<String> = all
+            .iter()
+            .map(|t| format!("{}:{} @{} [{}]", t.host, t.port, t.info.source, t.info.host))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "rdp01.corp.example:3389 @list.txt:3 [RDP01.corp.example]",
+                "rdp02.corp.example:3390 @list.txt:4 [rdp02.corp.example]",
+                "192.0.2.10:3389 @list.txt:5 [192.0.2.10]",
+                "2001:db8::5:3391 @list.txt:6 [2001:db8::5]",
+                "2001:db8::6:3389 @list.txt:7 [2001:db8::6]",
+            ]
+        );
+        assert_eq!(all[0].info.port, 3389);
+        assert_eq!(all[1].info.port, 3390);
+        assert_eq!(all[0].info.site, None);
+    }
+
+    #[test]
+    fn plain_errors_name_file_and_line() {
+        let input =
+            b"rdp01\n10.1.2.300\nrdp02:70000\nrdp03 rdp04\nrdp05,3389\n\xff\xfe-not-utf8\nrdp06\n";
+        let got = render(targets("fleet.txt", input, &opts()));
+        assert_eq!(
+            got,
+            vec![
+                "rdp01:3389 @fleet.txt:1".to_string(),
+                "ERR fleet.txt:2: invalid IPv4 address \"10.1.2.300\"".to_string(),
+                "ERR fleet.txt:3: port 70000 out of range (1-65535)".to_string(),
+                "ERR fleet.txt:4: several values on one line; a plain list takes one target per line (use a CSV with a host column for more fields)".to_string(),
+                "ERR fleet.txt:5: ',' or ';' in a plain list; put one target per line, or give a CSV whose header has a host column".to_string(),
+                "ERR fleet.txt:6: not UTF-8 (save the file as UTF-8)".to_string(),
+                "rdp06:3389 @fleet.txt:7".to_string(),
+            ]
+        );
+        // Skipping: only targets come out, the errors become warnings.
+        let mut t = targets("fleet.txt", input, &skip());
+        let ok: Vec<Target> = t.by_ref().map(Result::unwrap).collect();
+        assert_eq!(ok.len(), 2);
+        let w = t.take_warnings();
+        assert_eq!(w.len(), 5);
+        assert_eq!(w[0], "fleet.txt:2: invalid IPv4 address \"10.1.2.300\"");
+        assert_eq!(w[4], "fleet.txt:6: not UTF-8 (save the file as UTF-8)");
+        assert!(t.take_warnings().is_empty(), "drained");
+    }
+
+    #[test]
+    fn long_line_is_one_bad_line() {
+        let mut input = b"rdp01\n".to_vec();
+        input.extend(std::iter::repeat_n(b'a', 1 << 20));
+        input.extend_from_slice(b"\nrdp02\n");
+        let got = render(targets("big.txt", &input, &opts()));
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[1],
+            format!("ERR big.txt:2: {}", csv_file::too_long_message())
+        );
+        assert_eq!(got[2], "rdp02:3389 @big.txt:3");
+        // Also as the very first line (format detection must not choke on it).
+        let mut input: Vec<u8> = std::iter::repeat_n(b'a', 100_000).collect();
+        input.extend_from_slice(b"\nrdp02\n");
+        let got = render(targets("big.txt", &input, &opts()));
+        assert_eq!(
+            got[0],
+            format!("ERR big.txt:1: {}", csv_file::too_long_message())
+        );
+        assert_eq!(got[1], "rdp02:3389 @big.txt:2");
+    }
+
+    #[test]
+    fn cli_targets() {
+        let cli: Vec<String> = ["rdp01", "10.1.2.10-12:3390", "[::1]"]
+            .map(String::from)
+            .to_vec();
+        let got = render(Targets::open(&cli, &[], &opts()).unwrap());
+        assert_eq!(
+            got,
+            vec![
+                "rdp01:3389 @cli",
+                "10.1.2.10:3390 @cli",
+                "10.1.2.11:3390 @cli",
+                "10.1.2.12:3390 @cli",
+                "::1:3389 @cli"
+            ]
+        );
+        let bad: Vec<String> = ["rdp01", "rdp02:0"].map(String::from).to_vec();
+        let Err(e) = Targets::open(&bad, &[], &opts()) else {
+            panic!("bad cli target accepted")
+        };
+        assert_eq!(e.to_string(), "cli:2: port 0 out of range (1-65535)");
+        assert_eq!((e.file.as_str(), e.line), ("cli", 2));
+        let mut t = Targets::open(&bad, &[], &skip()).unwrap();
+        assert_eq!(
+            t.take_warnings(),
+            vec!["cli:2: port 0 out of range (1-65535)"]
+        );
+        assert_eq!(t.count(), 1);
+        let e = Targets::open(&["10.0.0.0/8".to_string()], &[], &opts())
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "cli:1: \"10.0.0.0/8\" has 16777214 addresses, more than --max-targets 65536; raise --max-targets or split it"
+        );
+    }
+
+    #[test]
+    fn stdin_twice_is_refused_before_reading() {
+        let files = [PathBuf::from("-"), PathBuf::from("-")];
+        let e = Targets::open(&[], &files, &opts()).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "stdin:0: stdin (-) given twice; give it once"
+        );
+    }
+
+    #[test]
+    fn dedupe() {
+        let input = b"rdp01.corp.example\nRDP01.corp.example.\nrdp01.corp.example:3390\n\
+192.0.2.5\n192.0.2.4-6\n192.0.2.6\n192.0.2.0/29\n192.0.2.1-7\n192.0.2.7:3390\n";
+        let mut t = targets("d.txt", input, &opts());
+        let got: Vec<String> = t
+            .by_ref()
+            .map(|r| r.map(|t| format!("{}:{}", t.host, t.port)).unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "rdp01.corp.example:3389",
+                "rdp01.corp.example:3390",
+                "192.0.2.5:3389",
+                // The range skips .5 (listed before).
+                "192.0.2.4:3389",
+                "192.0.2.6:3389",
+                // The /29 (.1-.6) skips .4-.6; the range .1-.7 adds only .7.
+                "192.0.2.1:3389",
+                "192.0.2.2:3389",
+                "192.0.2.3:3389",
+                "192.0.2.7:3389",
+                "192.0.2.7:3390",
+            ]
+        );
+        // Name twice, 192.0.2.5 in the range, .6 single, .4-.6 in the /29, .1-.6 in the range.
+        assert_eq!(t.duplicates(), 1 + 1 + 1 + 3 + 6);
+        assert_eq!(t.yielded(), 10);
+    }
+
+    #[test]
+    fn max_targets_counts_lazily() {
+        let o = InventoryOptions {
+            max_targets: 3,
+            ..opts()
+        };
+        let input = b"a\nb\na\n192.0.2.0/30\nc\n";
+        let got = render(targets("m.txt", input, &o));
+        assert_eq!(
+            got,
+            vec![
+                "a:3389 @m.txt:1",
+                "b:3389 @m.txt:2",
+                // The /30 has 2 hosts: the first is the 3rd target, the second is one too many.
+                "192.0.2.1:3389 @m.txt:4",
+                "ERR m.txt:4: more than 3 targets; raise --max-targets",
+            ]
+        );
+        // Even with skip_bad_lines the limit ends the stream.
+        let o = InventoryOptions {
+            max_targets: 1,
+            skip_bad_lines: true,
+            ..opts()
+        };
+        let got = render(targets("m.txt", b"a\nb\nc\n", &o));
+        assert_eq!(
+            got,
+            vec![
+                "a:3389 @m.txt:1",
+                "ERR m.txt:2: more than 1 targets; raise --max-targets"
+            ]
+        );
+    }
+
+    #[test]
+    fn oversized_specs_are_bad_lines() {
+        let o = InventoryOptions {
+            max_targets: 100,
+            ..opts()
+        };
+        let input = b"192.0.2.0/24\n2001:db8::/64\n192.0.2.1-200\n192.0.2.0/26\n";
+        let mut t = targets("o.txt", input, &o);
+        let first: Vec<String> = t
+            .by_ref()
+            .take(3)
+            .map(|r| r.err().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            first,
+            vec![
+                "o.txt:1: \"192.0.2.0/24\" has 254 addresses, more than --max-targets 100; raise --max-targets or split it",
+                "o.txt:2: \"2001:db8::/64\" spans 2^64 addresses, more than --max-targets 100; an IPv6 prefix this large cannot be swept, list the hosts instead",
+                "o.txt:3: \"192.0.2.1-200\" has 200 addresses, more than --max-targets 100; raise --max-targets or split it",
+            ]
+        );
+        // The /26 (62 hosts) fits.
+        assert_eq!(t.map(Result::unwrap).count(), 62);
+    }
+
+    #[test]
+    fn cidr_spread_through_the_stream() {
+        let got: Vec<IpAddr> = targets("s.txt", b"10.9.0.0/22\n", &opts())
+            .map(|r| match r.unwrap().host {
+                Host::Ip(ip) => ip,
+                Host::Name(n) => panic!("{n}"),
+            })
+            .collect();
+        assert_eq!(got.len(), 1022);
+        assert_eq!(got.iter().collect::<HashSet<_>>().len(), 1022);
+        let block = |ip: &IpAddr| match ip {
+            IpAddr::V4(a) => u32::from(*a) >> 8,
+            IpAddr::V6(_) => 0,
+        };
+        assert!(got.windows(2).all(|w| block(&w[0]) != block(&w[1])));
+        // Network and broadcast left out.
+        assert!(!got.contains(&"10.9.0.0".parse().unwrap()));
+        assert!(!got.contains(&"10.9.3.255".parse().unwrap()));
+        assert!(got.contains(&"10.9.1.0".parse().unwrap()));
+    }
+
+    #[test]
+    fn csv_rows_carry_columns() {
+        let input = b"\xEF\xBB\xBFHost,Port,Site,Owner,expect_ip,Tag\r\n\
+rdp01.corp.example,,fra,ops,192.0.2.10,gold\r\n\
+192.0.2.32/30,3390,ams,,,\r\n\
+\r\n\
+,,,,,\r\n\
+rdp02.corp.example:3390,3391,,,,\r\n";
+        let mut t = targets("fleet.csv", input, &opts());
+        assert_eq!(t.extra_columns(), ["Tag"]);
+        let a = t.next().unwrap().unwrap();
+        assert_eq!(a.host, Host::Name("rdp01.corp.example".into()));
+        assert_eq!(a.port, 3389);
+        assert_eq!(a.info.site.as_deref(), Some("fra"));
+        assert_eq!(a.info.owner.as_deref(), Some("ops"));
+        assert_eq!(
+            a.info.expect_ip,
+            vec!["192.0.2.10".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(a.info.extra, vec![("Tag".to_string(), "gold".to_string())]);
+        assert_eq!(a.info.source, "fleet.csv:2");
+        // The CIDR row's columns apply to each address.
+        for want in ["192.0.2.33", "192.0.2.34"] {
+            let b = t.next().unwrap().unwrap();
+            assert_eq!(b.info.host, want);
+            assert_eq!((b.port, b.info.port), (3390, 3390));
+            assert_eq!(b.info.site.as_deref(), Some("ams"));
+            assert_eq!(b.info.source, "fleet.csv:3");
+        }
+        let e = t.next().unwrap().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "fleet.csv:6: port given twice: 3390 in the host cell, 3391 in the port column; keep one"
+        );
+        assert!(t.next().is_none());
+    }
+
+    #[test]
+    fn open_time_errors() {
+        assert_eq!(
+            open_err("a.csv", b"# export\nhostname,site\nrdp01,fra\n"),
+            "a.csv:2: no \"host\" column in the header (found: hostname, site); rename column \"hostname\" to \"host\""
+        );
+        assert_eq!(
+            open_err("a.csv", b"host,site,HOST\n"),
+            "a.csv:1: duplicate column \"HOST\" (columns 1 and 3); rename or remove one"
+        );
+        assert_eq!(
+            open_err("a.csv", b"host,gr\xf6\xdfe\n"),
+            "a.csv:1: not UTF-8 (save the file as UTF-8)"
+        );
+        assert_eq!(
+            open_err("u16.txt", b"\xFF\xFEr\0d\0p\0"),
+            "u16.txt:0: the file is UTF-16 text; save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"
+        );
+        assert_eq!(
+            open_err("x.bin", b"\x7fELF\x02\x01\x01\0\0\0"),
+            "x.bin:0: binary data (NUL bytes), not an inventory; give a CSV, a plain list or nmap -oX XML (UTF-16 text: save it as UTF-8)"
+        );
+        assert_eq!(
+            open_err("x.xml", b"<?xml version=\"1.0\"?>\n<html/>\n"),
+            "x.xml:2: XML root is <html>, not <nmaprun>; give nmap -oX output"
+        );
+        assert_eq!(
+            open_err("x.xml", b"<nmaprun>\n<host>\xff</host></nmaprun>"),
+            "x.xml:2: not UTF-8 (save the file as UTF-8)"
+        );
+    }
+
+    #[test]
+    fn nmap_items() {
+        let xml = b"<?xml version=\"1.0\"?>\n<nmaprun>\n\
+<host><status state=\"up\"/><address addr=\"192.0.2.10\" addrtype=\"ipv4\"/>\n\
+<ports><port protocol=\"tcp\" portid=\"3389\"><state state=\"open\"/><service name=\"ms-wbt-server\"/></port>\
+<port protocol=\"tcp\" portid=\"3390\"><state state=\"open\"/><service name=\"ms-wbt-server\"/></port></ports></host>\n\
+<host><address addr=\"192.0.2.10\" addrtype=\"ipv4\"/></host>\n\
+<host><address addr=\"192.0.2.300\" addrtype=\"ipv4\"/></host>\n\
+</nmaprun>\n";
+        let got = render(targets("scan.xml", xml, &opts()));
+        assert_eq!(
+            got,
+            vec![
+                "192.0.2.10:3389 @scan.xml:3",
+                "192.0.2.10:3390 @scan.xml:3",
+                // Line 5 repeats 192.0.2.10:3389 (deduped); line 6 is a bad address.
+                "ERR scan.xml:6: invalid IPv4 address \"192.0.2.300\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_inventory_warns() {
+        let mut t = targets("empty.txt", b"# nothing yet\n\n", &opts());
+        assert!(t.next().is_none());
+        assert_eq!(
+            t.take_warnings(),
+            vec!["empty.txt:0: no targets in this file"]
+        );
+        let mut t = targets("empty.csv", b"host,site\n", &opts());
+        assert!(t.next().is_none());
+        assert_eq!(
+            t.take_warnings(),
+            vec!["empty.csv:0: no targets in this file"]
+        );
+    }
+
+    #[test]
+    fn warnings_are_capped() {
+        let input = "bad!\n".repeat(MAX_WARNINGS + 5);
+        let mut t = targets("w.txt", input.as_bytes(), &skip());
+        assert!(t.next().is_none());
+        let w = t.take_warnings();
+        // 10005 bad lines and "no targets in this file": 10000 kept, 6 counted.
+        assert_eq!(w.len(), MAX_WARNINGS + 1);
+        assert_eq!(
+            w.last().map(String::as_str),
+            Some("6 more warnings not shown (at most 10000 are kept between reads)")
+        );
+    }
+
+    #[test]
+    fn targets_is_send() {
+        fn is_send<T: Send>() {}
+        is_send::<Targets>();
+    }
+}
