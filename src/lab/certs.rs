@@ -11,6 +11,8 @@ use rcgen::{
 };
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use time::{Duration, OffsetDateTime};
 
 use super::CertKind;
@@ -34,6 +36,16 @@ impl PublicKeyData for RsaPublic {
 
     fn algorithm(&self) -> &'static SignatureAlgorithm {
         &rcgen::PKCS_RSA_SHA256
+    }
+}
+
+/// Serves one certificate to every client.
+#[derive(Debug)]
+struct FixedCert(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for FixedCert {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
     }
 }
 
@@ -170,12 +182,15 @@ impl Pki {
             &[&rustls::version::TLS12]
         };
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.serialize_der()));
+        let signer = provider.key_provider.load_private_key(key).map_err(err)?;
+        // A fixed resolver instead of with_single_cert: that one parses the certificate and
+        // refuses the hostile 100 KiB one, which the lab must serve anyway.
+        let certified = Arc::new(CertifiedKey::new(vec![leaf], signer));
         let mut cfg = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
             .map_err(err)?
             .with_no_client_auth()
-            .with_single_cert(vec![leaf], key)
-            .map_err(err)?;
+            .with_cert_resolver(Arc::new(FixedCert(certified)));
         // CredSSP forbids resumption and RDP does not use it: no tickets, no session cache.
         cfg.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         cfg.send_tls13_tickets = 0;
@@ -220,7 +235,6 @@ mod tests {
                 assert_eq!(cn, "CN=h.lab.test");
             }
             assert_eq!(c.subject() == c.issuer(), kind == CertKind::SelfSigned);
-            // Every config builds (the key matches the certificate).
             pki.server_config(der, false).unwrap();
         }
         let rsa = pki.leaf(CertKind::Valid, None, ip, LeafKey::Rsa).unwrap();

@@ -99,7 +99,7 @@ pub fn parse_connection_request(pdu: &[u8]) -> Result<ConnectionRequest, &'stati
         }),
         [0x01, flags, 0x08, 0x00, a, b, c, d, tail @ ..] => {
             // Only RDP_NEG_CORRELATION_INFO (36 bytes) may follow.
-            if !tail.is_empty() && !(tail.len() == 36 && tail.first() == Some(&0x06)) {
+            if !(tail.is_empty() || (tail.len() == 36 && tail.first() == Some(&0x06))) {
                 return Err("trailing bytes after RDP_NEG_REQ");
             }
             Ok(ConnectionRequest {
@@ -334,10 +334,7 @@ pub fn parse_client_hello(buf: &[u8], max: usize) -> Result<Option<ClientHello>,
     // Reassemble the handshake byte stream from records.
     let mut hs = Vec::new();
     let mut pos = 0usize;
-    loop {
-        let Some(hdr) = buf.get(pos..pos + 5) else {
-            break;
-        };
+    while let Some(hdr) = buf.get(pos..pos + 5) {
         if hdr.first() != Some(&0x16) {
             return Err("not a TLS handshake record");
         }
