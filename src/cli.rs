@@ -104,11 +104,7 @@ pub struct ScanArgs {
     pub dns_servers: Vec<String>,
 
     /// Pin a name to an address without DNS, like curl: NAME=IP; repeatable.
-    #[arg(
-        long = "resolve",
-        value_name = "NAME=IP",
-        env = "RDPSWEEP_RESOLVE"
-    )]
+    #[arg(long = "resolve", value_name = "NAME=IP", env = "RDPSWEEP_RESOLVE")]
     pub resolve: Vec<String>,
 
     /// DNS timeout per query.

@@ -1,4 +1,436 @@
-//! Top-level dispatch from parsed flags to subcommands.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! Top-level dispatch: parsed flags -> subcommand -> exit code. Setup errors (bad flags,
+//! unreadable inventory, unwritable output) end here with exit 2; host failures never do.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use tokio::sync::watch;
+
+use crate::cert::TrustStore;
+use crate::cli::{Cli, Command, DemoArgs, Depth, LabArgs, ScanArgs};
+use crate::config::{FailOn, Output, ScanConfig};
+use crate::engine::{self, EngineOptions, Outcome};
+use crate::inventory::{InventoryOptions, Targets};
+use crate::model::Severity;
+use crate::probe::Prober;
+use crate::report::Sink;
+use crate::resolve::{Resolver, ResolverOptions};
+
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_SETUP: u8 = 2;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Scan(args) => scan_cmd(&args),
+        Command::Demo(args) => demo_cmd(&args),
+        Command::Lab(args) => lab_cmd(&args),
+    }
+}
+
+fn init_tracing(quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RDPSWEEP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("rdpsweep={level},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn setup_error(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("rdpsweep: error: {msg}");
+    ExitCode::from(EXIT_SETUP)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn scan_cmd(args: &ScanArgs) -> ExitCode {
+    init_tracing(args.quiet, args.verbose);
+    let cfg = match ScanConfig::from_args(args) {
+        Ok(c) => c,
+        Err(e) => return setup_error(e),
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(e) => return setup_error(e),
+    };
+    rt.block_on(async {
+        let cancel = install_signal_handlers();
+        match scan(&cfg, cancel).await {
+            Ok(out) => {
+                if !cfg.quiet {
+                    print_summary(&out);
+                }
+                exit_code(&cfg, &out)
+            }
+            Err(e) => setup_error(e),
+        }
+    })
+}
+
+/// Exit status from the outcome and --fail-on.
+pub fn exit_code(cfg: &ScanConfig, out: &Outcome) -> ExitCode {
+    if let Some(e) = &out.sink_error {
+        return setup_error(format!("writing the report failed: {e}"));
+    }
+    if out.interrupted {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    let failing = match cfg.fail_on {
+        FailOn::Severity(s) => out.worst.is_some_and(|w| w >= s && w > Severity::Ok),
+        // Without a baseline every failing host is new.
+        FailOn::New => out.worst.is_some_and(|w| w >= Severity::Fail),
+        FailOn::Never => false,
+    };
+    if failing {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_summary(out: &Outcome) {
+    let verdicts: Vec<String> = out
+        .verdicts
+        .iter()
+        .map(|(v, n)| format!("{v} {n}"))
+        .collect();
+    eprintln!(
+        "rdpsweep: {} targets, {} rows in {:.1}s{}: {}",
+        out.targets,
+        out.rows,
+        out.duration.as_secs_f64(),
+        if out.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        },
+        if verdicts.is_empty() {
+            "nothing scanned".to_string()
+        } else {
+            verdicts.join(", ")
+        }
+    );
+}
+
+/// First Ctrl-C / SIGTERM: stop starting hosts and drain. Second: exit at once.
+pub fn install_signal_handlers() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let wait = |term: &mut Option<tokio::signal::unix::Signal>| {
+            let t = term.take();
+            async move {
+                let mut t = t;
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async { match t.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {}
+                }
+                t
+            }
+        };
+        term = wait(&mut term).await;
+        eprintln!("rdpsweep: interrupted; finishing in-flight hosts (interrupt again to quit now)");
+        let _ = tx.send(true);
+        let _ = wait(&mut term).await;
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    });
+    rx
+}
+
+/// Raise RLIMIT_NOFILE for the requested concurrency; cap concurrency (one warning) if the hard
+/// limit is too low, so the scan never turns EMFILE into a storm of false host failures.
+pub fn fit_concurrency(wanted: usize) -> usize {
+    // One socket per host in flight (connections are sequential per address), plus DNS, outputs and slack.
+    let need = (wanted as u64).saturating_add(64);
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return wanted;
+    }
+    if lim.rlim_cur >= need {
+        return wanted;
+    }
+    let target = need.min(lim.rlim_max);
+    let new = libc::rlimit {
+        rlim_cur: target,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: as above.
+    let ok = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } == 0;
+    let have = if ok { target } else { lim.rlim_cur };
+    if have >= need {
+        return wanted;
+    }
+    let capped = have.saturating_sub(64).max(1) as usize;
+    eprintln!(
+        "rdpsweep: warning: open-file limit {have} is too low for --concurrency {wanted}; using {capped} (raise `ulimit -n`)"
+    );
+    capped
+}
+
+/// Run a scan with a checked config. Errors are setup errors (exit 2).
+pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Outcome, String> {
+    let inv_opts = InventoryOptions {
+        default_port: cfg.port,
+        max_targets: cfg.max_targets,
+        skip_bad_lines: cfg.skip_bad_lines,
+    };
+    // Validate every inventory line before the first packet, when the input can be read twice.
+    let total = if cfg.inventories.iter().any(|p| p.as_os_str() == "-") {
+        None
+    } else {
+        let c = cfg.clone();
+        let opts = inv_opts.clone();
+        tokio::task::spawn_blocking(move || prevalidate(&c, &opts))
+            .await
+            .map_err(|e| e.to_string())??
+            .into()
+    };
+    let mut targets =
+        Targets::open(&cfg.cli_targets, &cfg.inventories, &inv_opts).map_err(|e| e.to_string())?;
+    for w in targets.take_warnings() {
+        tracing::warn!("{w}");
+    }
+    let extras = targets.extra_columns().to_vec();
+    let trust = match &cfg.ca_bundle {
+        Some(p) => TrustStore::with_bundle(p)?,
+        None => TrustStore::system(),
+    };
+    let resolver = Resolver::new(ResolverOptions {
+        servers: cfg.dns_servers.clone(),
+        pins: cfg.pins.clone(),
+        timeout: cfg.dns_timeout,
+        attempts: 2,
+        rate: cfg.dns_rate,
+        ptr: true,
+    })?;
+    let sinks = open_sinks(cfg, &extras)?;
+    let concurrency = fit_concurrency(cfg.concurrency);
+    let prober = Arc::new(Prober::new(cfg, resolver, trust));
+    let opts = EngineOptions {
+        concurrency,
+        grace: Duration::from_secs(1),
+        progress: !cfg.quiet,
+        total,
+        started_at: crate::probe::now_rfc3339(),
+    };
+    let skip = cfg.skip_bad_lines;
+    let stream = WarnOnSkip {
+        inner: targets,
+        skip,
+    };
+    engine::run(
+        opts,
+        stream,
+        move |t| prober.clone().probe_target(t),
+        sinks,
+        cancel,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// Surfaces --skip-bad-lines warnings as they happen.
+struct WarnOnSkip {
+    inner: Targets,
+    skip: bool,
+}
+
+impl Iterator for WarnOnSkip {
+    type Item = Result<crate::target::Target, crate::inventory::InventoryError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.inner.next();
+        if self.skip {
+            for w in self.inner.take_warnings() {
+                eprintln!("rdpsweep: warning: {w}");
+            }
+        }
+        item
+    }
+}
+
+fn prevalidate(cfg: &ScanConfig, opts: &InventoryOptions) -> Result<u64, String> {
+    let mut t =
+        Targets::open(&cfg.cli_targets, &cfg.inventories, opts).map_err(|e| e.to_string())?;
+    let mut n = 0u64;
+    for item in t.by_ref() {
+        item.map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn open_sinks(cfg: &ScanConfig, extras: &[String]) -> Result<Vec<Box<dyn Sink>>, String> {
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    let name = |o: &Output| match o {
+        Output::Stdout => "stdout".to_string(),
+        Output::File(p) => p.display().to_string(),
+    };
+    if let Some(o) = &cfg.csv {
+        let s = crate::report::csv::CsvSink::create(o, extras)
+            .map_err(|e| format!("cannot write {}: {e}", name(o)))?;
+        sinks.push(Box::new(s));
+    }
+    if let Some(o) = &cfg.jsonl {
+        let s = crate::report::jsonl::JsonlSink::create(o)
+            .map_err(|e| format!("cannot write {}: {e}", name(o)))?;
+        sinks.push(Box::new(s));
+    }
+    Ok(sinks)
+}
+
+/// A config for scanning the lab (demo and tests): fast timeouts, lab DNS and CA.
+pub fn lab_scan_config(
+    lab: &crate::lab::Lab,
+    inventory: &Path,
+    ca: &Path,
+    out: &Path,
+) -> ScanConfig {
+    ScanConfig {
+        cli_targets: vec![],
+        inventories: vec![inventory.to_path_buf()],
+        port: 3389,
+        rate: 0,
+        concurrency: 64,
+        connect_timeout: Duration::from_millis(1500),
+        timeout: Duration::from_secs(2),
+        host_deadline: Duration::from_secs(15),
+        retries: 0,
+        depth: Depth::Standard,
+        host_spacing: Duration::from_millis(20),
+        dns_servers: lab.dns_addr.into_iter().collect(),
+        pins: vec![],
+        dns_timeout: Duration::from_secs(1),
+        dns_rate: 0,
+        max_targets: 65_536,
+        skip_bad_lines: false,
+        expiry_warn_days: 30,
+        ca_bundle: Some(ca.to_path_buf()),
+        csv: Some(Output::File(out.join("rdpsweep.csv"))),
+        jsonl: Some(Output::File(out.join("rdpsweep.jsonl"))),
+        html: None,
+        fail_on: FailOn::Never,
+        quiet: true,
+        verbose: 0,
+    }
+}
+
+fn demo_cmd(args: &DemoArgs) -> ExitCode {
+    init_tracing(args.quiet, 0);
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(e) => return setup_error(e),
+    };
+    rt.block_on(async {
+        if let Err(e) = std::fs::create_dir_all(&args.out) {
+            return setup_error(format!("cannot create {}: {e}", args.out.display()));
+        }
+        let cfg = crate::lab::LabConfig {
+            base: args.base,
+            port: 3389,
+            dns: true,
+        };
+        let lab = match crate::lab::Lab::start(cfg, crate::lab::Lab::demo_fleet()).await {
+            Ok(l) => l,
+            Err(e) => {
+                return setup_error(format!(
+                    "cannot start the simulated fleet on {}: {e}",
+                    args.base
+                ));
+            }
+        };
+        let inv = args.out.join("lab-inventory.csv");
+        let ca = args.out.join("lab-ca.pem");
+        if let Err(e) =
+            std::fs::write(&inv, lab.inventory_csv()).and_then(|_| std::fs::write(&ca, &lab.ca_pem))
+        {
+            return setup_error(format!("cannot write into {}: {e}", args.out.display()));
+        }
+        let cfg = lab_scan_config(&lab, &inv, &ca, &args.out);
+        let cancel = install_signal_handlers();
+        let res = scan(&cfg, cancel).await;
+        lab.shutdown().await;
+        match res {
+            Ok(out) => {
+                if !args.quiet {
+                    print_summary(&out);
+                    eprintln!("rdpsweep: demo reports in {}:", args.out.display());
+                    for f in ["rdpsweep.csv", "rdpsweep.jsonl", "lab-inventory.csv"] {
+                        eprintln!("  {}", args.out.join(f).display());
+                    }
+                }
+                if out.sink_error.is_some() || out.interrupted {
+                    exit_code(&cfg, &out)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(e) => setup_error(e),
+        }
+    })
+}
+
+fn lab_cmd(args: &LabArgs) -> ExitCode {
+    init_tracing(false, 0);
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(e) => return setup_error(e),
+    };
+    rt.block_on(async {
+        let lab = if args.hosts == 0 {
+            let cfg = crate::lab::LabConfig {
+                base: args.base,
+                port: args.port,
+                dns: true,
+            };
+            crate::lab::Lab::start(cfg, crate::lab::Lab::demo_fleet()).await
+        } else {
+            crate::lab::Lab::scale(args.hosts, args.base, args.port).await
+        };
+        let lab = match lab {
+            Ok(l) => l,
+            Err(e) => return setup_error(format!("cannot start the simulated fleet: {e}")),
+        };
+        let inv: PathBuf = args
+            .inventory
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("lab-inventory.csv"));
+        if let Err(e) = std::fs::write(&inv, lab.inventory_csv()) {
+            return setup_error(format!("cannot write {}: {e}", inv.display()));
+        }
+        eprintln!(
+            "rdpsweep lab: {} hosts from {} port {}; DNS {}; inventory {}; Ctrl-C to stop",
+            lab.hosts.len(),
+            args.base,
+            args.port,
+            lab.dns_addr
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "off".into()),
+            inv.display()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        lab.shutdown().await;
+        ExitCode::SUCCESS
+    })
 }

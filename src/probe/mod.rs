@@ -1,1 +1,336 @@
-//! TODO(skeleton)
+//! The per-address probe plan: TCP, X.224 negotiation matrix, TLS (rustls, then the raw legacy
+//! hello), certificate facts, CredSSP/NTLM. Each phase returns its outcome; a failing host is
+//! data, never an error. Connections are counted, spaced per address, and rate-limited globally.
+//!
+//! Plan (fewest connections; each reconnect is an event-log line on the server):
+//! 1. CR 0x0B (SSL|HYBRID|HYBRID_EX). If SSL/HYBRID selected: TLS, certificate; if HYBRID: one
+//!    TSRequest with an NTLM NEGOTIATE, read the CHALLENGE, close. Never credentials.
+//! 2. standard: strip the accepted bit and retry (HYBRID_EX implies HYBRID), then one CR 0 unless a
+//!    failure code already proved standard RDP security is refused. At most 3 connections.
+//! 3. deep: MCS Connect-Initial for the standard-RDP encryption level/method and server version,
+//!    and single-version TLS hellos (1.0-1.3).
+
+pub mod credssp;
+pub mod io;
+pub mod negotiate;
+pub mod tcp;
+pub mod tls;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant as StdInstant};
+
+use governor::{DefaultDirectRateLimiter, Jitter, Quota};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::cert::TrustStore;
+use crate::cli::Depth;
+use crate::config::ScanConfig;
+use crate::diagnose::Policy;
+use crate::model::{
+    DnsOutcome, DnsStatus, HostReport, NegResult, ProbeRecord, RdpOutcome, TcpOutcome, TcpStatus,
+    TlsStatus,
+};
+use crate::resolve::Resolver;
+use crate::target::{Host, Target};
+use crate::tls::danger::TlsConfigs;
+
+/// Everything shared by all probes of one scan; built once (TLS configs and trust store are
+/// expensive and must never be rebuilt per connection).
+pub struct Prober {
+    pub depth: Depth,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub host_deadline: Duration,
+    pub host_spacing: Duration,
+    pub retries: u32,
+    pub tls: TlsConfigs,
+    pub trust: TrustStore,
+    pub resolver: Resolver,
+    pub policy: Policy,
+    limiter: Option<DefaultDirectRateLimiter>,
+    jitter: Jitter,
+}
+
+impl Prober {
+    pub fn new(cfg: &ScanConfig, resolver: Resolver, trust: TrustStore) -> Prober {
+        let limiter = new_limiter(cfg.rate);
+        // Jitter spreads connection starts a little so hosts of one subnet are not hit in lockstep.
+        let jitter_ms = if cfg.rate == 0 {
+            0
+        } else {
+            (1000 / u64::from(cfg.rate.max(1))).min(50)
+        };
+        Prober {
+            depth: cfg.depth,
+            connect_timeout: cfg.connect_timeout,
+            timeout: cfg.timeout,
+            host_deadline: cfg.host_deadline,
+            host_spacing: cfg.host_spacing,
+            retries: cfg.retries,
+            tls: TlsConfigs::new(),
+            trust,
+            resolver,
+            policy: Policy {
+                expiry_warn_days: cfg.expiry_warn_days,
+                ..Policy::default()
+            },
+            limiter,
+            jitter: Jitter::up_to(Duration::from_millis(jitter_ms)),
+        }
+    }
+
+    /// Wait for the global new-connection quota.
+    pub async fn rate_wait(&self) {
+        if let Some(l) = &self.limiter {
+            l.until_ready_with_jitter(self.jitter).await;
+        }
+    }
+
+    /// Resolve the target, probe every address, diagnose: one report per address (or one
+    /// address-less row when DNS failed).
+    pub async fn probe_target(self: Arc<Self>, target: Target) -> Vec<HostReport> {
+        let started = now_rfc3339();
+        let t0 = StdInstant::now();
+        let dns = match &target.host {
+            Host::Ip(ip) => DnsOutcome {
+                status: DnsStatus::Literal,
+                addresses: vec![*ip],
+                canonical: None,
+                ptr: None,
+                ms: None,
+                error: None,
+            },
+            Host::Name(name) => self.resolver.lookup(name).await,
+        };
+        if !dns.status.resolved() || dns.addresses.is_empty() {
+            let rec = empty_record(&target, dns, started, t0);
+            return vec![self.finish(rec)];
+        }
+        let addrs = dns.addresses.clone();
+        let futs = addrs.into_iter().map(|ip| {
+            let me = self.clone();
+            let target = target.clone();
+            let dns = dns.clone();
+            async move { me.probe_address(&target, dns, ip).await }
+        });
+        let records = futures::future::join_all(futs).await;
+        records.into_iter().map(|r| self.finish(r)).collect()
+    }
+
+    fn finish(&self, rec: ProbeRecord) -> HostReport {
+        let now = crate::report::csv::unix_of(&rec.scanned_at);
+        crate::diagnose::report(rec, now, &self.policy)
+    }
+
+    /// One address, with retries on timeouts; a host whose attempts disagree is flaky.
+    async fn probe_address(&self, target: &Target, dns: DnsOutcome, ip: IpAddr) -> ProbeRecord {
+        let t0 = StdInstant::now();
+        let host_deadline = Instant::now() + self.host_deadline;
+        let started = now_rfc3339();
+        let addr = SocketAddr::new(ip, target.port);
+        let mut rec = self.attempt(target, &dns, addr, host_deadline).await;
+        let mut attempts = 1;
+        let mut flaky = false;
+        while attempts <= self.retries
+            && timed_out(&rec)
+            && Instant::now() + self.connect_timeout < host_deadline
+        {
+            tokio::time::sleep(self.host_spacing).await;
+            let again = self.attempt(target, &dns, addr, host_deadline).await;
+            attempts += 1;
+            let connections = rec.connections + again.connections;
+            if signature(&again) != signature(&rec) {
+                flaky = true;
+                // Keep the more informative attempt: the one that got further.
+                if !timed_out(&again) {
+                    rec = again;
+                }
+            }
+            rec.connections = connections;
+        }
+        rec.attempts = attempts;
+        rec.flaky = flaky;
+        rec.scanned_at = started;
+        rec.duration_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        if Instant::now() >= host_deadline {
+            rec.deadline_hit = true;
+        }
+        self.fill_ptr_and_name_match(target, &mut rec, ip).await;
+        rec
+    }
+
+    async fn attempt(
+        &self,
+        target: &Target,
+        dns: &DnsOutcome,
+        addr: SocketAddr,
+        host_deadline: Instant,
+    ) -> ProbeRecord {
+        let mut rec = empty_record(target, dns.clone(), String::new(), StdInstant::now());
+        rec.address = Some(addr.ip());
+        let mut ctx = HostCtx {
+            prober: self,
+            addr,
+            host_deadline,
+            connections: 0,
+            last_connect: None,
+        };
+        let (stream, tcp) = ctx.connect().await;
+        rec.tcp = Some(tcp);
+        if let Some(stream) = stream {
+            negotiate::run_plan(&mut ctx, stream, &mut rec).await;
+        }
+        rec.connections = ctx.connections;
+        rec
+    }
+
+    /// Certificate name check: inventory name, or (for IP targets) IP SANs then the PTR name.
+    async fn fill_ptr_and_name_match(&self, target: &Target, rec: &mut ProbeRecord, ip: IpAddr) {
+        let Some(cert) = rec.cert.as_mut() else {
+            return;
+        };
+        if cert.parse_error.is_some() && cert.not_after_unix == 0 {
+            return;
+        }
+        match &target.host {
+            Host::Name(name) => {
+                cert.name_match = Some(crate::cert::name_matches(cert, name));
+                cert.checked_name = Some(name.clone());
+            }
+            Host::Ip(_) => {
+                if crate::cert::ip_matches(cert, ip) {
+                    cert.name_match = Some(true);
+                    cert.checked_name = Some(ip.to_string());
+                    return;
+                }
+                // PTR only when it can change the answer: it costs a DNS query per host.
+                if let Some(ptr) = self.resolver.ptr(ip).await {
+                    cert.name_match = Some(crate::cert::name_matches(cert, &ptr));
+                    cert.checked_name = Some(ptr.clone());
+                    rec.dns.ptr = Some(ptr);
+                }
+            }
+        }
+    }
+}
+
+pub fn new_limiter(rate: u32) -> Option<DefaultDirectRateLimiter> {
+    let per_sec = std::num::NonZeroU32::new(rate)?;
+    // A burst of 10 ms worth keeps high rates smooth on a 1 ms timer without an initial flood.
+    let burst = std::num::NonZeroU32::new((rate / 100).max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+    Some(governor::RateLimiter::direct(
+        Quota::per_second(per_sec).allow_burst(burst),
+    ))
+}
+
+/// Per-address state for one attempt: connection count and spacing between reconnects.
+pub struct HostCtx<'a> {
+    pub prober: &'a Prober,
+    pub addr: SocketAddr,
+    pub host_deadline: Instant,
+    pub connections: u32,
+    last_connect: Option<Instant>,
+}
+
+impl HostCtx<'_> {
+    pub fn phase_deadline(&self) -> Instant {
+        io::phase_deadline(self.prober.timeout, self.host_deadline)
+    }
+
+    /// A new TCP connection to this address: spaced from the previous one, rate-limited.
+    pub async fn connect(&mut self) -> (Option<TcpStream>, TcpOutcome) {
+        if let Some(last) = self.last_connect {
+            let next = last + self.prober.host_spacing;
+            if next >= self.host_deadline {
+                return (
+                    None,
+                    TcpOutcome {
+                        status: TcpStatus::Error,
+                        rtt_ms: None,
+                        error: Some("host deadline".into()),
+                    },
+                );
+            }
+            tokio::time::sleep_until(next).await;
+        }
+        self.prober.rate_wait().await;
+        self.connections += 1;
+        self.last_connect = Some(Instant::now());
+        let deadline = (Instant::now() + self.prober.connect_timeout).min(self.host_deadline);
+        tcp::connect(self.addr, deadline).await
+    }
+}
+
+/// Attempts that ended in a timeout are retried (`--retries`).
+fn timed_out(r: &ProbeRecord) -> bool {
+    if r.tcp
+        .as_ref()
+        .is_some_and(|t| t.status == TcpStatus::Filtered)
+    {
+        return true;
+    }
+    if let Some(rdp) = &r.rdp
+        && rdp
+            .attempts
+            .first()
+            .is_some_and(|a| a.result == NegResult::NoReply)
+    {
+        return true;
+    }
+    r.tls
+        .as_ref()
+        .is_some_and(|t| t.status == TlsStatus::Stalled)
+}
+
+/// What two attempts are compared on for `flaky`.
+fn signature(r: &ProbeRecord) -> (Option<TcpStatus>, Option<NegResult>, Option<TlsStatus>) {
+    (
+        r.tcp.as_ref().map(|t| t.status),
+        r.rdp
+            .as_ref()
+            .and_then(|x| x.attempts.first())
+            .map(|a| a.result.clone()),
+        r.tls.as_ref().map(|t| t.status),
+    )
+}
+
+fn empty_record(target: &Target, dns: DnsOutcome, started: String, t0: StdInstant) -> ProbeRecord {
+    ProbeRecord {
+        target: target.info.clone(),
+        address: None,
+        dns,
+        tcp: None,
+        rdp: None,
+        tls: None,
+        cert: None,
+        credssp: None,
+        connections: 0,
+        attempts: 1,
+        flaky: false,
+        deadline_hit: false,
+        scanned_at: started,
+        duration_ms: t0.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    // Second precision: enough for a scan log, and stable in spreadsheets.
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Helper for phases: mark the RDP outcome's accepted layer once.
+pub fn add_accepted(rdp: &mut RdpOutcome, name: &str) {
+    if !rdp.accepted.iter().any(|a| a == name) {
+        rdp.accepted.push(name.to_string());
+    }
+}

@@ -1,0 +1,232 @@
+//! CredSSP: one TSRequest carrying a raw NTLM NEGOTIATE, then read the server's TSRequest
+//! (its own version, errorCode, NTLM CHALLENGE) and close. Never credentials, never anything
+//! after the server's answer.
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+use super::HostCtx;
+use super::io::{ReadEnd, read_parsed};
+use crate::model::{CredSspOutcome, CredSspStatus, NtlmInfo, ProbeRecord};
+use crate::rdp::credssp::{self, TsParseError, TsRequest};
+use crate::rdp::ntlm;
+
+/// The TSRequest version we announce (the server answers with its own).
+pub const CLIENT_TS_VERSION: u32 = 6;
+
+/// The exact bytes the probe sends after TLS (tests record the wire and compare).
+pub fn negotiate_request() -> Vec<u8> {
+    credssp::ts_request_with_token(CLIENT_TS_VERSION, &ntlm::negotiate_message())
+}
+
+fn outcome(status: CredSspStatus) -> CredSspOutcome {
+    CredSspOutcome {
+        status,
+        version: None,
+        error_code: None,
+        ntlm: None,
+        error: None,
+    }
+}
+
+pub async fn credssp_phase<S>(ctx: &HostCtx<'_>, mut s: S, rec: &mut ProbeRecord)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let deadline = ctx.phase_deadline();
+    let req = negotiate_request();
+    match tokio::time::timeout_at(deadline, async {
+        s.write_all(&req).await?;
+        s.flush().await
+    })
+    .await
+    {
+        Err(_) => {
+            rec.credssp = Some(outcome(CredSspStatus::Timeout));
+            return;
+        }
+        Ok(Err(e)) => {
+            rec.credssp = Some(CredSspOutcome {
+                error: Some(e.kind().to_string()),
+                ..outcome(CredSspStatus::Reset)
+            });
+            return;
+        }
+        Ok(Ok(())) => {}
+    }
+    let mut buf = Vec::with_capacity(1024);
+    let end = read_parsed(
+        &mut s,
+        &mut buf,
+        credssp::MAX_TS_REQUEST,
+        deadline,
+        credssp::parse_ts_request,
+    )
+    .await;
+    rec.credssp = Some(match end {
+        ReadEnd::Done(r) => from_ts_request(r, super::now_unix()),
+        ReadEnd::Timeout { .. } => outcome(CredSspStatus::Timeout),
+        ReadEnd::Reset { .. } => outcome(CredSspStatus::Reset),
+        ReadEnd::Eof { .. } => outcome(CredSspStatus::Closed),
+        ReadEnd::TooLarge => CredSspOutcome {
+            error: Some("reply too large".into()),
+            ..outcome(CredSspStatus::Malformed)
+        },
+        ReadEnd::Io(e) => CredSspOutcome {
+            error: Some(e.kind().to_string()),
+            ..outcome(CredSspStatus::Reset)
+        },
+    });
+    // Close without sending anything else: the probe ends at the CHALLENGE.
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(200), s.shutdown()).await;
+}
+
+/// Interpret the server's TSRequest.
+pub fn from_ts_request(r: Result<TsRequest, TsParseError>, now_unix: i64) -> CredSspOutcome {
+    let ts = match r {
+        Ok(ts) => ts,
+        Err(e) => {
+            return CredSspOutcome {
+                error: Some(format!("{e:?}")),
+                ..outcome(CredSspStatus::Malformed)
+            };
+        }
+    };
+    let mut o = outcome(CredSspStatus::NoChallenge);
+    o.version = Some(ts.version);
+    o.error_code = ts.error_code;
+    if ts.error_code.is_some() {
+        o.status = CredSspStatus::ErrorCode;
+    }
+    for token in &ts.nego_tokens {
+        match ntlm::find_challenge(token) {
+            Ok(ch) => {
+                o.status = if ts.error_code.is_some() {
+                    CredSspStatus::ErrorCode
+                } else {
+                    CredSspStatus::Challenge
+                };
+                o.ntlm = Some(ntlm_info(&ch, now_unix));
+                break;
+            }
+            Err(e) => o.error = Some(format!("NTLM: {e:?}")),
+        }
+    }
+    o
+}
+
+fn ntlm_info(ch: &ntlm::Challenge, now_unix: i64) -> NtlmInfo {
+    let ts = ch.timestamp.and_then(ntlm::filetime_to_unix);
+    NtlmInfo {
+        target_name: ch.target_name.clone(),
+        nb_computer: ch.nb_computer.clone(),
+        nb_domain: ch.nb_domain.clone(),
+        dns_computer: ch.dns_computer.clone(),
+        dns_domain: ch.dns_domain.clone(),
+        dns_tree: ch.dns_tree.clone(),
+        os_version: ch
+            .version
+            .as_ref()
+            .map(|v| format!("{}.{}.{}", v.major, v.minor, v.build)),
+        os_name: ch
+            .version
+            .as_ref()
+            .and_then(|v| v.os_name())
+            .map(str::to_string),
+        timestamp_unix: ts,
+        clock_skew_s: ts.map(|t| t - now_unix),
+        flags: ch.flags,
+    }
+}
+
+/// Legacy-TLS hosts (TLS 1.0/1.1, CBC/DHE-only): finish TLS with the system OpenSSL at security
+/// level 0 (this fallback only) and run the same CredSSP probe, so the old hosts most likely to be
+/// unpatched still report their CredSSP version and NTLM facts.
+#[cfg(feature = "legacy-tls")]
+pub async fn credssp_via_openssl(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
+    use super::negotiate::{FIRST_REQUEST, exchange};
+    use crate::model::NegResult;
+
+    let (stream, _) = ctx.connect().await;
+    let Some(mut s) = stream else { return };
+    match exchange(ctx, &mut s, FIRST_REQUEST).await {
+        NegResult::Selected { protocol, .. } if protocol & 0x0A != 0 => {}
+        _ => return,
+    }
+    let deadline = ctx.phase_deadline();
+    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let Ok(std_stream) = s.into_std() else { return };
+    let res = tokio::task::spawn_blocking(move || openssl_exchange(std_stream, remaining)).await;
+    let o = match res {
+        Ok(Ok(bytes)) => {
+            let parsed = match credssp::parse_ts_request(&bytes) {
+                crate::rdp::Parse::Done(r) => r,
+                crate::rdp::Parse::Incomplete { .. } => Err(TsParseError::Truncated),
+            };
+            from_ts_request(parsed, super::now_unix())
+        }
+        Ok(Err(e)) => CredSspOutcome {
+            error: Some(e),
+            ..outcome(CredSspStatus::Reset)
+        },
+        Err(_) => outcome(CredSspStatus::Reset),
+    };
+    if let Some(t) = rec.tls.as_mut() {
+        t.via = "legacy-hello+openssl".into();
+    }
+    rec.credssp = Some(o);
+}
+
+#[cfg(feature = "legacy-tls")]
+fn openssl_exchange(
+    s: std::net::TcpStream,
+    budget: std::time::Duration,
+) -> Result<Vec<u8>, String> {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+    use std::io::{Read, Write};
+
+    let budget = budget.max(std::time::Duration::from_millis(100));
+    let start = std::time::Instant::now();
+    s.set_nonblocking(false).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(budget))
+        .map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(budget))
+        .map_err(|e| e.to_string())?;
+    let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(|e| e.to_string())?;
+    b.set_verify(SslVerifyMode::NONE);
+    b.set_min_proto_version(Some(SslVersion::TLS1))
+        .map_err(|e| e.to_string())?;
+    b.set_max_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(|e| e.to_string())?;
+    // Security level 0 is what lets OpenSSL 3 speak TLS 1.0/SHA-1 at all; trust is judged elsewhere.
+    b.set_cipher_list("ALL:@SECLEVEL=0")
+        .map_err(|e| e.to_string())?;
+    let mut cfg = b.build().configure().map_err(|e| e.to_string())?;
+    cfg.set_use_server_name_indication(false);
+    cfg.set_verify_hostname(false);
+    let mut tls = cfg
+        .connect("rdp", s)
+        .map_err(|e| format!("openssl handshake: {e}"))?;
+    tls.write_all(&negotiate_request())
+        .map_err(|e| e.to_string())?;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let crate::rdp::Parse::Done(_) = credssp::parse_ts_request(&buf) {
+            return Ok(buf);
+        }
+        if buf.len() >= credssp::MAX_TS_REQUEST || start.elapsed() > budget {
+            return Ok(buf);
+        }
+        match tls.read(&mut chunk) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) => {
+                return if buf.is_empty() {
+                    Err(e.to_string())
+                } else {
+                    Ok(buf)
+                };
+            }
+        }
+    }
+}
