@@ -57,14 +57,14 @@ codes! {
     TLS_LEGACY_ONLY = "tls-legacy-only", Fail, Tls, "the server speaks only TLS 1.0/1.1", "enable TLS 1.2 (KB3080079 on 2008 R2, Schannel TLS 1.2 server keys)";
     TLS_HANDSHAKE_FAILED = "tls-handshake-failed", Fail, Tls, "the TLS handshake failed", "check the server's Schannel protocols and cipher suites and the RDP certificate";
     CREDSSP_UNPATCHED = "credssp-unpatched", Fail, Nla, "CredSSP is not patched for CVE-2018-0886 (TSRequest version <= 4)", "install the CredSSP updates (May 2018 or later) on the server; patched clients refuse it";
+    DNS_MISMATCH = "dns-mismatch", Warn, Dns, "the name resolves to a different address than the inventory expects", "update the DNS record or the inventory's expect_ip";
+    FLAKY = "flaky", Warn, Host, "repeated attempts gave different results", "intermittent: check load, connection limits and the network path";
     RDP_LEGACY = "rdp-legacy-no-negotiation", Warn, Rdp, "the server predates security negotiation (bare connection confirm)", "upgrade the server; only standard RDP security is available";
     RDP_SECURITY_ONLY = "rdp-security-only", Warn, Rdp, "the server offers only standard RDP security (no TLS)", "set the security layer to Negotiate or SSL (TLS) in the RDP-Tcp settings / group policy";
     CREDSSP_ERROR = "credssp-error", Warn, Nla, "the server answered CredSSP with an error code", "see the NTSTATUS in the details (e.g. account or policy problems)";
     CREDSSP_FAILED = "credssp-failed", Warn, Nla, "NLA was selected but the CredSSP exchange did not complete", "check the server's CredSSP/NLA configuration and event log (TerminalServices-RemoteConnectionManager)";
     NAME_MISMATCH = "name-mismatch", Warn, Nla, "the server's own computer name differs from the inventory name", "the DNS record probably points at another machine: fix the A record (works by IP, fails by name)";
     CLOCK_SKEW = "clock-skew", Warn, Nla, "the server's clock is off by more than 5 minutes", "fix time synchronisation (w32tm /resync); Kerberos and NLA break with skew";
-    DNS_MISMATCH = "dns-mismatch", Warn, Dns, "the name resolves to a different address than the inventory expects", "update the DNS record or the inventory's expect_ip";
-    FLAKY = "flaky", Warn, Host, "repeated attempts gave different results", "intermittent: check load, connection limits and the network path";
     CERT_EXPIRED = "cert-expired", Warn, Cert, "the RDP certificate has expired", "delete the expired certificate in certlm.msc (Remote Desktop store) and restart TermService, or renew the template certificate";
     CERT_NOT_YET_VALID = "cert-not-yet-valid", Warn, Cert, "the RDP certificate is not valid yet", "check the server and CA clocks; re-issue the certificate";
     CERT_EXPIRING = "cert-expiring", Warn, Cert, "the RDP certificate expires soon", "renew the certificate before it expires";
@@ -457,7 +457,11 @@ pub fn days_left(c: &CertFacts, now: i64) -> i64 {
 
 fn credssp_findings(r: &ProbeRecord, c: &CredSspOutcome, policy: &Policy, acc: &mut Acc) {
     match c.status {
-        CredSspStatus::Challenge | CredSspStatus::ErrorCode | CredSspStatus::NoChallenge => {}
+        CredSspStatus::Challenge | CredSspStatus::ErrorCode => {}
+        CredSspStatus::NoChallenge => {
+            let err = c.error.clone().unwrap_or_default();
+            acc.add(CREDSSP_FAILED, format!("no usable NTLM CHALLENGE in the server's TSRequest {err}").trim().to_string());
+        }
         CredSspStatus::Unavailable => return,
         CredSspStatus::Malformed
         | CredSspStatus::Reset
