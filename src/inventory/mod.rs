@@ -1062,6 +1062,25 @@ rdp02.corp.example:3390,3391,,,,\r\n";
     }
 
     #[test]
+    fn powershell_exports() {
+        // Windows PowerShell 5.1 Export-Csv: a #TYPE line, every cell quoted.
+        let input = b"#TYPE Selected.Microsoft.ActiveDirectory.Management.ADComputer\r\n\"Host\",\"Site\"\r\n\"rdp01.corp.example\",\"fra\"\r\n";
+        let got = render(targets("ad.csv", input, &opts()));
+        assert_eq!(got, vec!["rdp01.corp.example:3389 @ad.csv:3"]);
+        assert_eq!(
+            open_err("ad.csv", b"\"Name\"\r\n\"rdp01\"\r\n"),
+            "ad.csv:1: no \"host\" column in the header (found: Name); rename column \"Name\" to \"host\""
+        );
+        // XML with a BOM.
+        let got = render(targets(
+            "bom.xml",
+            b"\xEF\xBB\xBF<nmaprun>\n<host><address addr=\"192.0.2.1\" addrtype=\"ipv4\"/></host>\n</nmaprun>\n",
+            &opts(),
+        ));
+        assert_eq!(got, vec!["192.0.2.1:3389 @bom.xml:2"]);
+    }
+
+    #[test]
     fn open_time_errors() {
         assert_eq!(
             open_err("a.csv", b"# export\nhostname,site\nrdp01,fra\n"),
