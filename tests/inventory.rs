@@ -80,7 +80,7 @@ fn csv_with_bom_and_crlf() {
         "fleet.csv",
         b"\xEF\xBB\xBFhost,port,site\r\nrdp01.corp.example,3390,fra\r\n\"192.0.2.10\",,\"ams, dock 2\"\r\n",
     );
-    let got = ok_all(open(&[p.clone()], &opts()).unwrap());
+    let got = ok_all(open(std::slice::from_ref(&p), &opts()).unwrap());
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].host, Host::Name("rdp01.corp.example".into()));
     assert_eq!(got[0].port, 3390);
@@ -294,7 +294,7 @@ fn nmap_xml() {
 </nmaprun>
 "#;
     let p = write(dir.path(), "discovery.xml", xml);
-    let got = ok_all(open(&[p.clone()], &opts()).unwrap());
+    let got = ok_all(open(std::slice::from_ref(&p), &opts()).unwrap());
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].host, Host::Name("rdp05.corp.example".into()));
     assert_eq!(got[0].info.source, format!("{}:4", p.display()));
@@ -402,7 +402,7 @@ fn example_inventories_parse() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("inventories");
     for name in ["fleet.csv", "subnets.txt", "nmap-discovery.xml"] {
         let p = root.join(name);
-        let t = open(&[p.clone()], &opts()).unwrap_or_else(|e| panic!("{e}"));
+        let t = open(std::slice::from_ref(&p), &opts()).unwrap_or_else(|e| panic!("{e}"));
         let got: Vec<Target> = t.map(|r| r.unwrap_or_else(|e| panic!("{e}"))).collect();
         assert!(got.len() >= 3, "{name}: {} targets", got.len());
         // Documentation addresses only (RFC 5737, RFC 3849) and reserved names (RFC 2606).
