@@ -1164,6 +1164,57 @@ rdp02.corp.example:3390,3391,,,,\r\n";
         );
     }
 
+    /// Random lines over the syntax's alphabet: every outcome is a target or an error,
+    /// never a panic, and every target respects the limits.
+    #[test]
+    fn random_inventories_never_panic() {
+        const ALPHABET: &[u8] = b"0123456789abcdefx.:[]/-,;#\" \t\r\n%_\xff\xc3<>";
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let o = InventoryOptions {
+            max_targets: 5_000,
+            skip_bad_lines: true,
+            ..opts()
+        };
+        for round in 0..300 {
+            let len = usize::try_from(next() % 400).unwrap();
+            let mut input: Vec<u8> = (0..len)
+                .map(|_| {
+                    let i = usize::try_from(next() % ALPHABET.len() as u64).unwrap();
+                    ALPHABET[i]
+                })
+                .collect();
+            if round % 3 == 0 {
+                input.splice(0..0, b"host,port,site\n".iter().copied());
+            }
+            let text = String::from_utf8_lossy(&input).to_string();
+            parse_each_line(&text);
+            let Ok(t) = Targets::from_reader("r.txt", Cursor::new(input), &o) else {
+                continue;
+            };
+            let mut n = 0u64;
+            for r in t {
+                if r.is_ok() {
+                    n += 1;
+                }
+            }
+            assert!(n <= 5_000);
+        }
+    }
+
+    fn parse_each_line(s: &str) {
+        for line in s.lines() {
+            if let Ok(spec) = crate::target::parse_target_spec(line) {
+                assert!(spec_len(&spec) >= 1, "{line}");
+            }
+        }
+    }
+
     #[test]
     fn targets_is_send() {
         fn is_send<T: Send>() {}
