@@ -49,8 +49,14 @@ pub(crate) fn detect(line: &str) -> Detect {
             return Detect::Csv { delim, fields };
         }
     }
-    // A plain list never holds these outside a comment.
+    // A plain list never holds these outside a comment, nor starts with a quote
+    // (PowerShell's Export-Csv quotes every header: "Name").
     let content = line.split('#').next().unwrap_or_default().trim();
+    if content.starts_with('"') {
+        return Detect::NoHost {
+            fields: split_record(line.as_bytes(), b',').unwrap_or_default(),
+        };
+    }
     let best = DELIMITERS
         .iter()
         .filter(|&&d| content.as_bytes().contains(&d))
@@ -429,6 +435,12 @@ mod tests {
             }
         );
         assert_eq!(detect("rdp01.corp.example"), Detect::Plain);
+        assert_eq!(
+            detect("\"Name\""),
+            Detect::NoHost {
+                fields: strings(&["Name"])
+            }
+        );
         assert_eq!(detect("192.0.2.0/24   # lab, floor 2"), Detect::Plain);
         assert_eq!(detect("[::1]:3389"), Detect::Plain);
     }

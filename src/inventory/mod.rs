@@ -603,7 +603,8 @@ fn sniff(buf: &[u8]) -> Sniff {
 /// A single CIDR or range larger than `max` is a bad line.
 fn check_size(item: &Item, max: u64) -> Result<(), String> {
     let n = spec_len(&item.spec);
-    if n <= u128::from(max) {
+    // A single host is never "too large": the running count catches it.
+    if n <= u128::from(max) || matches!(item.spec, TargetSpec::Single(..)) {
         return Ok(());
     }
     let written = crate::target::show(&item.info.host);
@@ -1062,6 +1063,25 @@ rdp02.corp.example:3390,3391,,,,\r\n";
     }
 
     #[test]
+    fn powershell_exports() {
+        // Windows PowerShell 5.1 Export-Csv: a #TYPE line, every cell quoted.
+        let input = b"#TYPE Selected.Microsoft.ActiveDirectory.Management.ADComputer\r\n\"Host\",\"Site\"\r\n\"rdp01.corp.example\",\"fra\"\r\n";
+        let got = render(targets("ad.csv", input, &opts()));
+        assert_eq!(got, vec!["rdp01.corp.example:3389 @ad.csv:3"]);
+        assert_eq!(
+            open_err("ad.csv", b"\"Name\"\r\n\"rdp01\"\r\n"),
+            "ad.csv:1: no \"host\" column in the header (found: Name); rename column \"Name\" to \"host\""
+        );
+        // XML with a BOM.
+        let got = render(targets(
+            "bom.xml",
+            b"\xEF\xBB\xBF<nmaprun>\n<host><address addr=\"192.0.2.1\" addrtype=\"ipv4\"/></host>\n</nmaprun>\n",
+            &opts(),
+        ));
+        assert_eq!(got, vec!["192.0.2.1:3389 @bom.xml:2"]);
+    }
+
+    #[test]
     fn open_time_errors() {
         assert_eq!(
             open_err("a.csv", b"# export\nhostname,site\nrdp01,fra\n"),
@@ -1142,6 +1162,57 @@ rdp02.corp.example:3390,3391,,,,\r\n";
             w.last().map(String::as_str),
             Some("6 more warnings not shown (at most 10000 are kept between reads)")
         );
+    }
+
+    /// Random lines over the syntax's alphabet: every outcome is a target or an error,
+    /// never a panic, and every target respects the limits.
+    #[test]
+    fn random_inventories_never_panic() {
+        const ALPHABET: &[u8] = b"0123456789abcdefx.:[]/-,;#\" \t\r\n%_\xff\xc3<>";
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let o = InventoryOptions {
+            max_targets: 5_000,
+            skip_bad_lines: true,
+            ..opts()
+        };
+        for round in 0..300 {
+            let len = usize::try_from(next() % 400).unwrap();
+            let mut input: Vec<u8> = (0..len)
+                .map(|_| {
+                    let i = usize::try_from(next() % ALPHABET.len() as u64).unwrap();
+                    ALPHABET[i]
+                })
+                .collect();
+            if round % 3 == 0 {
+                input.splice(0..0, b"host,port,site\n".iter().copied());
+            }
+            let text = String::from_utf8_lossy(&input).to_string();
+            parse_each_line(&text);
+            let Ok(t) = Targets::from_reader("r.txt", Cursor::new(input), &o) else {
+                continue;
+            };
+            let mut n = 0u64;
+            for r in t {
+                if r.is_ok() {
+                    n += 1;
+                }
+            }
+            assert!(n <= 5_000);
+        }
+    }
+
+    fn parse_each_line(s: &str) {
+        for line in s.lines() {
+            if let Ok(spec) = crate::target::parse_target_spec(line) {
+                assert!(spec_len(&spec) >= 1, "{line}");
+            }
+        }
     }
 
     #[test]

@@ -61,8 +61,9 @@ pub(crate) fn parse(
         ));
     }
     let mut out = Vec::new();
+    let mut lines = LineCounter::default();
     for host in root.children().filter(|n| n.has_tag_name("host")) {
-        let line = u64::from(doc.text_pos_at(host.range().start).row);
+        let line = lines.line_at(text, host.range().start);
         let child = |name: &str| host.children().find(|n| n.has_tag_name(name));
         if child("status").and_then(|s| s.attribute("state")) == Some("down") {
             continue;
@@ -119,6 +120,27 @@ pub(crate) fn parse(
         }));
     }
     Ok(out)
+}
+
+/// Line numbers for increasing byte offsets in O(document) total: roxmltree's
+/// `text_pos_at` rescans from the start each time, quadratic over 60 000 hosts.
+#[derive(Default)]
+struct LineCounter {
+    pos: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &str, pos: usize) -> u64 {
+        if pos < self.pos {
+            // Not expected (children come in document order); count from the start.
+            *self = LineCounter::default();
+        }
+        let seen = text.as_bytes().get(self.pos..pos).unwrap_or_default();
+        self.newlines += u64::try_from(seen.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0);
+        self.pos = pos.max(self.pos);
+        self.newlines + 1
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +230,28 @@ mod tests {
         // Another default port changes which open ports count.
         let got = parse(SCAN, 3390).unwrap();
         assert_eq!(got[0].as_ref().unwrap().ports, vec![3389, 3390]);
+    }
+
+    #[test]
+    fn many_hosts_line_numbers_linear() {
+        let mut doc = String::from("<nmaprun>\n");
+        for i in 0..20_000u32 {
+            let [_, _, a, b] = i.to_be_bytes();
+            doc.push_str(&format!(
+                "<host>\n<address addr=\"198.51.{a}.{b}\" addrtype=\"ipv4\"/>\n</host>\n"
+            ));
+        }
+        doc.push_str("</nmaprun>\n");
+        let start = std::time::Instant::now();
+        let got = parse(&doc, 3389).unwrap();
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(got.len(), 20_000);
+        assert_eq!(got[0].as_ref().unwrap().line, 2);
+        assert_eq!(got[19_999].as_ref().unwrap().line, 2 + 3 * 19_999);
     }
 
     #[test]
