@@ -460,7 +460,12 @@ fn credssp_findings(r: &ProbeRecord, c: &CredSspOutcome, policy: &Policy, acc: &
         CredSspStatus::Challenge | CredSspStatus::ErrorCode => {}
         CredSspStatus::NoChallenge => {
             let err = c.error.clone().unwrap_or_default();
-            acc.add(CREDSSP_FAILED, format!("no usable NTLM CHALLENGE in the server's TSRequest {err}").trim().to_string());
+            acc.add(
+                CREDSSP_FAILED,
+                format!("no usable NTLM CHALLENGE in the server's TSRequest {err}")
+                    .trim()
+                    .to_string(),
+            );
         }
         CredSspStatus::Unavailable => return,
         CredSspStatus::Malformed

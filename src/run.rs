@@ -235,11 +235,7 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Out
         total,
         started_at: crate::probe::now_rfc3339(),
     };
-    let skip = cfg.skip_bad_lines;
-    let stream = WarnOnSkip {
-        inner: targets,
-        skip,
-    };
+    let stream = WarnOnSkip { inner: targets };
     engine::run(
         opts,
         stream,
@@ -254,17 +250,15 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Out
 /// Surfaces --skip-bad-lines warnings as they happen.
 struct WarnOnSkip {
     inner: Targets,
-    skip: bool,
 }
 
 impl Iterator for WarnOnSkip {
     type Item = Result<crate::target::Target, crate::inventory::InventoryError>;
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.inner.next();
-        if self.skip {
-            for w in self.inner.take_warnings() {
-                eprintln!("rdpsweep: warning: {w}");
-            }
+        // Drained whatever --skip-bad-lines says: an empty inventory warns too.
+        for w in self.inner.take_warnings() {
+            eprintln!("rdpsweep: warning: {w}");
         }
         item
     }

@@ -117,12 +117,9 @@ pub async fn tls_phase(
                         }
                         return;
                     }
-                    FlightOutcome::Alert { description, .. } => {
-                        // The broad hello was refused too: report the server's own alert.
-                        if o.status != TlsStatus::Alert {
-                            o.error =
-                                Some(format!("legacy hello answered with alert {description}"));
-                        }
+                    // The broad hello was refused too: report the server's own alert.
+                    FlightOutcome::Alert { description, .. } if o.status != TlsStatus::Alert => {
+                        o.error = Some(format!("legacy hello answered with alert {description}"));
                     }
                     _ => {}
                 }
