@@ -460,12 +460,8 @@ fn credssp_findings(r: &ProbeRecord, c: &CredSspOutcome, policy: &Policy, acc: &
         CredSspStatus::Challenge | CredSspStatus::ErrorCode => {}
         CredSspStatus::NoChallenge => {
             let err = c.error.clone().unwrap_or_default();
-            acc.add(
-                CREDSSP_FAILED,
-                format!("no usable NTLM CHALLENGE in the server's TSRequest {err}")
-                    .trim()
-                    .to_string(),
-            );
+            let msg = format!("no usable NTLM CHALLENGE in the server's TSRequest {err}");
+            acc.add(CREDSSP_FAILED, msg.trim().to_string());
         }
         CredSspStatus::Unavailable => return,
         CredSspStatus::Malformed
@@ -497,15 +493,12 @@ fn credssp_findings(r: &ProbeRecord, c: &CredSspOutcome, policy: &Policy, acc: &
     if r.target.host.parse::<IpAddr>().is_err()
         && let Some(nb) = ntlm.nb_computer.as_deref().or(ntlm.dns_computer.as_deref())
     {
-        let want = r
-            .target
-            .host
-            .split('.')
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let got = nb.split('.').next().unwrap_or("").to_ascii_lowercase();
-        if !want.is_empty() && !got.is_empty() && want != got {
+        let first = |s: &str| s.split('.').next().unwrap_or("").to_ascii_lowercase();
+        let got = first(nb);
+        // A CNAME to the machine's own name is not a stale record.
+        let names = [Some(r.target.host.as_str()), r.dns.canonical.as_deref()];
+        let matches = names.iter().flatten().any(|n| first(n) == got);
+        if !got.is_empty() && !matches {
             acc.add(
                 NAME_MISMATCH,
                 format!(

@@ -45,6 +45,8 @@ pub async fn exchange(ctx: &HostCtx<'_>, stream: &mut TcpStream, requested: u32)
     {
         ReadEnd::Done(c) => confirm_to_result(c, &buf),
         ReadEnd::Timeout { got: 0 } => NegResult::NoReply,
+        // A TPKT header and then nothing (or a trickle) is an RDP stack that stopped answering.
+        ReadEnd::Timeout { .. } if buf.first() == Some(&0x03) => NegResult::NoReply,
         ReadEnd::Timeout { .. } => NegResult::NotRdp {
             first_bytes: first_hex(&buf),
             hint: "incomplete reply".into(),
