@@ -195,7 +195,8 @@ async fn names_ips_and_a_cidr_through_dnsmasq() {
         .collect();
     let s = |ip: IpAddr| ip.to_string();
     let (tarpit_s, closed_s, filtered_s) = (s(tarpit), s(closed), s(filtered));
-    let expect: Vec<((&str, String), (&str, &str, &str))> = vec![
+    type Row<'a> = ((&'a str, String), (&'a str, &'a str, &'a str));
+    let expect: Vec<Row> = vec![
         (("ts01.corp.test", s(good)), ("resolved", "open", "ok")),
         (
             ("ts02.corp.test", s(closed)),
