@@ -1147,7 +1147,7 @@ async fn dns_zone() {
     let inv = lab.inventory_csv();
     let lines: Vec<&str> = inv.lines().collect();
     assert_eq!(lines[0], "host,port,site,owner,expected,expect_ip");
-    assert!(lines.contains(&"good-nla.lab.test,3389,lab,identity,ok,"));
+    assert!(lines.contains(&"good-nla.lab.test,3389,lab,servers,ok,"));
     assert!(lines.contains(&"closed.lab.test,3389,lab,network,port-closed,"));
     assert!(lines.contains(&"nxdomain.lab.test,3389,lab,dns,dns-nxdomain,"));
     let wrong = lines.iter().find(|l| l.starts_with("wrongip.")).unwrap();
