@@ -1147,7 +1147,7 @@ async fn dns_zone() {
     let inv = lab.inventory_csv();
     let lines: Vec<&str> = inv.lines().collect();
     assert_eq!(lines[0], "host,port,site,owner,expected,expect_ip");
-    assert!(lines.contains(&"good-nla.lab.test,3389,lab,identity,ok,"));
+    assert!(lines.contains(&"good-nla.lab.test,3389,lab,servers,ok,"));
     assert!(lines.contains(&"closed.lab.test,3389,lab,network,port-closed,"));
     assert!(lines.contains(&"nxdomain.lab.test,3389,lab,dns,dns-nxdomain,"));
     let wrong = lines.iter().find(|l| l.starts_with("wrongip.")).unwrap();
@@ -1230,5 +1230,53 @@ async fn scale_mix() {
     // Inventory rows use IPs.
     let inv = lab.inventory_csv();
     assert!(inv.lines().nth(1).unwrap().starts_with("127.78.0.1,3389,"));
+    lab.shutdown().await;
+}
+
+/// Throughput smoke test (run with `--ignored --nocapture`): start time of a 5000-host lab and the
+/// rate of complete first connections (CR, CC, TLS, CredSSP CHALLENGE) it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn scale_throughput() {
+    let t0 = std::time::Instant::now();
+    let lab = Lab::scale(5000, Ipv4Addr::new(127, 79, 0, 1), PORT)
+        .await
+        .unwrap();
+    eprintln!("started 5000 hosts in {:?}", t0.elapsed());
+    let healthy: Vec<SocketAddr> = lab
+        .hosts
+        .iter()
+        .filter(|h| h.behavior == Behavior::Rdp(RdpHost::new(RdpPolicy::WindowsNla)))
+        .map(|h| SocketAddr::new(h.addr, h.port))
+        .take(2000)
+        .collect();
+    let client = any_cert_client();
+    let t1 = std::time::Instant::now();
+    let sem = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut set = tokio::task::JoinSet::new();
+    for a in healthy.clone() {
+        let permit = sem.clone().acquire_owned().await.unwrap();
+        let client = client.clone();
+        set.spawn(async move {
+            let _p = permit;
+            let mut s = TcpStream::connect(a).await.unwrap();
+            s.write_all(&cr(Some(0x0B))).await.unwrap();
+            let _ = read_n(&mut s, 19).await;
+            let mut t = tls(s, client, "x").await.unwrap();
+            t.write_all(&negotiate_ts_request()).await.unwrap();
+            let mut buf = [0u8; 2048];
+            let n = t.read(&mut buf).await.unwrap();
+            assert!(n > 100);
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    let el = t1.elapsed();
+    eprintln!(
+        "{} full NLA probes in {el:?}: {:.0}/s (client and lab share 2 cores)",
+        healthy.len(),
+        healthy.len() as f64 / el.as_secs_f64()
+    );
     lab.shutdown().await;
 }

@@ -318,6 +318,8 @@ async fn udp_loop(sock: UdpSocket, zone: Arc<Zone>) {
     let mut buf = [0u8; 4096];
     loop {
         let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+            // Never spin on a persistent error.
+            tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
         if let Some(out) = buf.get(..n).and_then(|q| zone.answer_bytes(q)) {

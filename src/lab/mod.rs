@@ -270,9 +270,10 @@ impl Behavior {
             Behavior::Hostile(_) => "hostile",
             Behavior::Rdp(h) => match (h.policy, h.tls, h.cert, h.nla) {
                 (RdpPolicy::CertMissing, ..) => "pki",
-                (_, TlsMode::Normal, CertKind::Valid, _) => "identity",
-                (_, TlsMode::Normal, _, _) => "pki",
-                _ => "servers",
+                (_, TlsMode::ResetAfterHello | TlsMode::Stall, ..) => "servers",
+                (_, _, CertKind::Valid, NlaMode::Patched) => "servers",
+                (_, _, CertKind::Valid, _) => "identity",
+                _ => "pki",
             },
             Behavior::WeakCert => "pki",
             _ => "servers",

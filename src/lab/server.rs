@@ -378,18 +378,19 @@ async fn read_cr(s: &mut Counted) -> Cr {
 /// Entry point of every accepted connection.
 async fn serve(stream: TcpStream, ctx: Arc<HostCtx>) {
     let _ = stream.set_nodelay(true);
-    let behavior = ctx.behavior.clone();
     let mut s = Counted {
         inner: stream,
         ctx: ctx.clone(),
     };
+    // Borrowed, not cloned: nothing per connection beyond buffers.
+    let behavior = &ctx.behavior;
     match behavior {
         // These have no accept loop.
         Behavior::Closed | Behavior::Filtered => {}
         Behavior::Tarpit => drain(&mut s, HOLD, |_| {}).await,
         Behavior::AcceptClose => close_fin(s).await,
         Behavior::ResetOnAccept => reset(s),
-        Behavior::Rdp(h) => serve_rdp(s, &ctx, &h).await,
+        Behavior::Rdp(h) => serve_rdp(s, &ctx, h).await,
         Behavior::Garbage => {
             if let Cr::Pdu(_) | Cr::NotTpkt = read_cr(&mut s).await {
                 let mut junk = vec![0u8; 64 + (rand::random::<u8>() as usize)];
@@ -428,9 +429,9 @@ async fn serve(stream: TcpStream, ctx: Arc<HostCtx>) {
             }
         }
         Behavior::Tls10Only | Behavior::CbcOnlyTls12 | Behavior::WeakCert => {
-            serve_raw_tls(s, &ctx, &behavior).await
+            serve_raw_tls(s, &ctx, behavior).await
         }
-        Behavior::Hostile(h) => serve_hostile(s, h).await,
+        Behavior::Hostile(h) => serve_hostile(s, *h).await,
     }
 }
 
@@ -575,35 +576,35 @@ async fn serve_rdp(mut s: Counted, ctx: &Arc<HostCtx>, h: &RdpHost) {
 
 type Tls = tokio_rustls::server::TlsStream<Counted>;
 
-/// Read one DER TSRequest, bounded by MAX_MSG.
-async fn read_ts_request(tls: &mut Tls) -> Option<Vec<u8>> {
+/// Read one DER TSRequest (bounded by the codec's 64 KiB cap); returns it with the NTLM message
+/// type of its first token.
+async fn read_ts_request(tls: &mut Tls) -> Option<(Vec<u8>, Option<u32>)> {
     let mut buf = Vec::with_capacity(256);
     let mut chunk = [0u8; 4096];
     loop {
-        match wire::der_total_len(&buf, MAX_MSG) {
-            Ok(Some(n)) if buf.len() >= n => return Some(buf),
-            Err(_) => return Some(buf),
-            _ => {}
+        match wire::read_ts_request(&buf) {
+            wire::TsRead::Done(t) => return Some((buf, t)),
+            wire::TsRead::Bad => return Some((buf, None)),
+            wire::TsRead::Need(n) if n > MAX_MSG => return Some((buf, None)),
+            wire::TsRead::Need(_) => {}
         }
         match timeout(READ_WAIT, tls.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => {
-                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-                if buf.len() > MAX_MSG {
-                    return Some(buf);
-                }
-            }
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             _ => return None,
+        }
+        if buf.len() > MAX_MSG {
+            return Some((buf, None));
         }
     }
 }
 
 async fn serve_credssp(tls: &mut Tls, ctx: &Arc<HostCtx>, h: &RdpHost) {
-    let Some(req) = read_ts_request(tls).await else {
+    let Some((req, ntlm_type)) = read_ts_request(tls).await else {
         return;
     };
     ctx.capture(&req);
     let version = if h.nla == NlaMode::Unpatched { 3 } else { 6 };
-    let reply = match (h.nla, wire::ntlm_message_type(&req)) {
+    let reply = match (h.nla, ntlm_type) {
         (NlaMode::ResetAfterRequest, _) => {
             let _ = tls.get_ref().0.inner.set_zero_linger();
             return;
@@ -621,14 +622,12 @@ async fn serve_credssp(tls: &mut Tls, ctx: &Arc<HostCtx>, h: &RdpHost) {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default();
-            let mut challenge = [0u8; 8];
-            rand::rng().fill_bytes(&mut challenge);
             let spec = wire::ChallengeSpec {
-                nb_computer: id.nb_computer,
-                nb_domain: id.nb_domain,
-                dns_computer: id.dns_computer,
-                dns_domain: id.dns_domain,
-                dns_tree: id.dns_tree,
+                nb_computer: &id.nb_computer,
+                nb_domain: &id.nb_domain,
+                dns_computer: &id.dns_computer,
+                dns_domain: &id.dns_domain,
+                dns_tree: &id.dns_tree,
                 timestamp: wire::unix_to_filetime(
                     i64::try_from(now.as_secs())
                         .unwrap_or(0)
@@ -636,7 +635,6 @@ async fn serve_credssp(tls: &mut Tls, ctx: &Arc<HostCtx>, h: &RdpHost) {
                     now.subsec_nanos(),
                 ),
                 version: h.os_version,
-                server_challenge: challenge,
                 bad_offsets: h.nla == NlaMode::BadOffsets,
             };
             wire::ts_request_with_token(version, &wire::challenge_message(&spec))
@@ -714,14 +712,7 @@ async fn serve_raw_tls(mut s: Counted, ctx: &Arc<HostCtx>, behavior: &Behavior) 
         )
         .to_vec(),
         (Some(v), None) => wire::alert(v, wire::ALERT_HANDSHAKE_FAILURE).to_vec(),
-        (Some(v), Some(c)) => {
-            let mut random = [0u8; 32];
-            let mut sid = [0u8; 32];
-            rand::rng().fill_bytes(&mut random);
-            rand::rng().fill_bytes(&mut sid);
-            let reneg = hello.extensions.contains(&0xFF01) || hello.suites.contains(&0x00FF);
-            wire::server_flight(v, c, &[cert.as_slice()], random, sid, reneg)
-        }
+        (Some(v), Some(c)) => wire::server_flight(v, c, std::slice::from_ref(cert)),
     };
     if s.write_all(&out).await.is_err() {
         return;
@@ -738,7 +729,7 @@ async fn read_client_hello(s: &mut Counted) -> Option<wire::ClientHello> {
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 4096];
     loop {
-        match wire::parse_client_hello(&buf, MAX_MSG) {
+        match wire::parse_client_hello(&buf) {
             Ok(Some(h)) => return Some(h),
             Err(_) => return None,
             Ok(None) => {}
@@ -746,6 +737,9 @@ async fn read_client_hello(s: &mut Counted) -> Option<wire::ClientHello> {
         match timeout(READ_WAIT, s.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             _ => return None,
+        }
+        if buf.len() > MAX_MSG {
+            return None;
         }
     }
 }
