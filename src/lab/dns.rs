@@ -96,7 +96,6 @@ impl Zone {
             .map(|h| h.addr)
             .unwrap_or(IpAddr::V4(spare));
         let good_addr = good.and_then(|g| v4(g.addr));
-        let good_verdict = good.map(|g| g.behavior.expected()).unwrap_or("port-closed");
 
         let mut rows = Vec::new();
         let mut special = |label: &str, e: Entry, expected: &'static str, expect_ip| {
@@ -129,16 +128,12 @@ impl Zone {
         );
         special("silent", Entry::Silent, "dns-timeout", None);
         if let (Some(g), Some(_)) = (good.and_then(|g| g.name.clone()), good_addr) {
-            special("alias", Entry::Cname(g), good_verdict, None);
+            // The certificate names the target, not the alias users typed: mstsc warns.
+            special("alias", Entry::Cname(g), "cert-name-mismatch", None);
         }
         if let Some(a) = good_addr {
             special("multi", Entry::A(vec![a, closed]), "port-closed", None);
-            special(
-                "wrongip",
-                Entry::A(vec![a]),
-                "dns-wrong-address",
-                Some(other),
-            );
+            special("wrongip", Entry::A(vec![a]), "dns-mismatch", Some(other));
         }
         (Zone { entries }, rows)
     }

@@ -211,10 +211,8 @@ pub enum Behavior {
 }
 
 impl Behavior {
-    /// The verdict code a scanner should give this host (the primary finding's code; "ok" when
-    /// nothing is at warn or above). Codes follow architecture.md's table; the ones it does not
-    /// list (rdp-legacy, rdp-rejected, tls-cbc-only, clock-skew, credssp-error, credssp-reset,
-    /// credssp-malformed, tls-error, cert-too-large) are proposals for diagnose.rs.
+    /// The verdict code a scanner should give this host: the primary finding's code from
+    /// diagnose.rs, or "ok" when nothing is at warn or above.
     pub fn expected(&self) -> &'static str {
         match self {
             Behavior::Closed => "port-closed",
@@ -222,15 +220,17 @@ impl Behavior {
             Behavior::Tarpit => "rdp-no-reply",
             Behavior::AcceptClose | Behavior::ResetOnAccept | Behavior::RdpReset => "rdp-reset",
             Behavior::Garbage | Behavior::Http => "not-rdp",
-            Behavior::LegacyCc => "rdp-legacy",
-            Behavior::Dpum => "rdp-rejected",
+            Behavior::LegacyCc => "rdp-legacy-no-negotiation",
+            Behavior::Dpum => "rdp-request-rejected",
             Behavior::Tls10Only => "tls-legacy-only",
-            Behavior::CbcOnlyTls12 => "tls-cbc-only",
+            // TLS 1.2 with CBC suites is fine for mstsc (info); the raw responder also accepts
+            // standard RDP security, which is the warning that remains.
+            Behavior::CbcOnlyTls12 => "downgrade-possible",
             Behavior::WeakCert => "cert-weak",
             Behavior::Hostile(h) => match h {
                 Hostile::EndlessBytes => "not-rdp",
                 Hostile::TpktTrickle => "rdp-no-reply",
-                Hostile::CcThenGarbage => "tls-error",
+                Hostile::CcThenGarbage => "tls-handshake-failed",
                 Hostile::TlsRecordTrickle => "tls-stalled",
                 Hostile::HalfOpenFin => "rdp-reset",
             },
@@ -243,19 +243,28 @@ impl Behavior {
                     TlsMode::Normal => match h.cert {
                         CertKind::Expired => "cert-expired",
                         CertKind::NotYetValid => "cert-not-yet-valid",
-                        CertKind::Huge => "cert-too-large",
+                        CertKind::Huge => "tls-handshake-failed",
                         CertKind::WrongName => "cert-name-mismatch",
-                        CertKind::SelfSigned => "cert-self-signed",
+                        // Windows' default: an info finding, so the verdict stays ok.
+                        CertKind::SelfSigned => "ok",
                         CertKind::Expiring => "cert-expiring",
-                        CertKind::Valid if h.policy == RdpPolicy::XrdpLike => "ok",
+                        // Standard RDP security still accepted next to TLS.
+                        CertKind::Valid
+                            if matches!(
+                                h.policy,
+                                RdpPolicy::XrdpLike | RdpPolicy::WindowsNegotiate
+                            ) =>
+                        {
+                            "downgrade-possible"
+                        }
                         CertKind::Valid => match h.nla {
                             NlaMode::Patched => "ok",
                             NlaMode::Unpatched => "credssp-unpatched",
                             NlaMode::NameMismatch => "name-mismatch",
                             NlaMode::ClockSkew => "clock-skew",
-                            NlaMode::ResetAfterRequest => "credssp-reset",
+                            NlaMode::ResetAfterRequest => "credssp-failed",
                             NlaMode::ErrorCode(_) => "credssp-error",
-                            NlaMode::MalformedReply | NlaMode::BadOffsets => "credssp-malformed",
+                            NlaMode::MalformedReply | NlaMode::BadOffsets => "credssp-failed",
                         },
                     },
                 },
@@ -747,7 +756,7 @@ impl Lab {
     /// Inventory for this fleet: `host,port,site,owner,expected,expect_ip`, one row per host (its
     /// name, else its IP), plus the special DNS names when DNS runs. `expected` is the verdict code
     /// ([`Behavior::expected`]; for DNS names, dns-nxdomain / dns-nodata / dns-servfail /
-    /// dns-refused / dns-timeout / dns-wrong-address, or the worst verdict of the addresses).
+    /// dns-refused / dns-timeout / dns-mismatch, or the worst verdict of the addresses).
     /// `expect_ip` is only set where a row tests it (wrongip.lab.test).
     pub fn inventory_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
