@@ -2,8 +2,10 @@
 //! HTML are views of it. Files are written under a temporary name and renamed when complete,
 //! so a cron consumer never reads half a file; an interrupted scan still renames what it has.
 
+pub mod baseline;
 pub mod csv;
 pub mod jsonl;
+pub mod metrics;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
