@@ -30,6 +30,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve a simulated fleet on loopback (for benchmarks and experiments) until interrupted.
     Lab(LabArgs),
+    /// Rebuild reports (CSV, HTML, metrics, JSON Lines) from a saved scan, without scanning again.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,7 +145,16 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE", env = "RDPSWEEP_HTML")]
     pub html: Option<PathBuf>,
 
-    /// Exit 1 when any host has a finding at or above this severity: ok, info, warn, fail.
+    /// Write Prometheus metrics (node_exporter textfile collector format) here.
+    #[arg(long, value_name = "FILE", env = "RDPSWEEP_METRICS")]
+    pub metrics: Option<PathBuf>,
+
+    /// Previous scan's JSON Lines: mark each row new, fixed, changed, unchanged or gone.
+    #[arg(long, value_name = "PREVIOUS.jsonl", env = "RDPSWEEP_BASELINE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Exit 1 when any host has a finding at or above this severity (ok, info, warn, fail),
+    /// or with `new`, only when a row is a new failure against --baseline.
     #[arg(long, default_value = "fail", env = "RDPSWEEP_FAIL_ON")]
     pub fail_on: String,
 
@@ -154,6 +165,31 @@ pub struct ScanArgs {
     /// More detail on stderr (-v: per-host results, -vv: protocol debug).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The saved scan (JSON Lines written by `scan --jsonl`).
+    #[arg(long, value_name = "SCAN.jsonl")]
+    pub from: PathBuf,
+    /// Previous scan to diff against.
+    #[arg(long, value_name = "PREVIOUS.jsonl")]
+    pub baseline: Option<PathBuf>,
+    /// Write CSV here (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write JSON Lines here (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Write the HTML matrix here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write Prometheus metrics here.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Exit status threshold, as for `scan`.
+    #[arg(long, default_value = "fail")]
+    pub fail_on: String,
 }
 
 #[derive(Debug, Args)]

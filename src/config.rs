@@ -77,6 +77,8 @@ pub struct ScanConfig {
     pub csv: Option<Output>,
     pub jsonl: Option<Output>,
     pub html: Option<Output>,
+    pub metrics: Option<Output>,
+    pub baseline: Option<PathBuf>,
     pub fail_on: FailOn,
     pub quiet: bool,
     pub verbose: u8,
@@ -116,23 +118,37 @@ impl ScanConfig {
             }
         }
         let fail_on = FailOn::parse(&a.fail_on)?;
-        let stdout_outputs = [&a.csv, &a.jsonl, &a.html]
+        let stdout_outputs = [&a.csv, &a.jsonl, &a.html, &a.metrics]
             .iter()
             .filter(|o| o.as_deref().is_some_and(|p| p.as_os_str() == "-"))
             .count();
         if stdout_outputs > 1 {
-            return Err("only one of --csv, --jsonl, --html can write to stdout (-)".into());
+            return Err(
+                "only one of --csv, --jsonl, --html, --metrics can write to stdout (-)".into(),
+            );
         }
         let csv = a.csv.as_deref().map(Output::from_path);
         let jsonl = a.jsonl.as_deref().map(Output::from_path);
         let html = a.html.as_deref().map(Output::from_path);
-        for out in [&csv, &jsonl, &html].into_iter().flatten() {
+        let metrics = a.metrics.as_deref().map(Output::from_path);
+        for out in [&csv, &jsonl, &html, &metrics].into_iter().flatten() {
             check_writable(out)?;
         }
         if let Some(b) = &a.ca_bundle
             && let Err(e) = std::fs::metadata(b)
         {
             return Err(format!("--ca-bundle {}: {e}", b.display()));
+        }
+        if let Some(b) = &a.baseline
+            && let Err(e) = std::fs::metadata(b)
+        {
+            return Err(format!(
+                "--baseline {}: {e} (pass the previous run's --jsonl file)",
+                b.display()
+            ));
+        }
+        if fail_on == FailOn::New && a.baseline.is_none() {
+            return Err("--fail-on new needs --baseline PREVIOUS.jsonl".into());
         }
         Ok(ScanConfig {
             cli_targets: a.targets.clone(),
@@ -157,6 +173,8 @@ impl ScanConfig {
             csv,
             jsonl,
             html,
+            metrics,
+            baseline: a.baseline.clone(),
             fail_on,
             quiet: a.quiet,
             verbose: a.verbose,

@@ -190,6 +190,8 @@ pub fn report(record: ProbeRecord, now_unix: i64, policy: &Policy) -> HostReport
         verdict,
         severity,
         findings,
+        change: None,
+        first_seen_failing: None,
     }
 }
 

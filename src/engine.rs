@@ -5,7 +5,7 @@
 //! in-process fakes; `run.rs` plugs in the real inventory and prober. Memory is bounded by
 //! `concurrency` (permits) and the channel capacities, never by the number of targets.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,9 +14,10 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::model::{HostReport, Severity};
+use crate::report::baseline::{self, Baseline, Change};
 use crate::report::{Sink, Summary};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineOptions {
     pub concurrency: usize,
     /// How long in-flight hosts get to finish after an interrupt.
@@ -26,6 +27,8 @@ pub struct EngineOptions {
     /// Known number of targets (for the progress bar), if counted beforehand.
     pub total: Option<u64>,
     pub started_at: String,
+    /// Previous scan to diff against (`--baseline`).
+    pub baseline: Option<Arc<Baseline>>,
 }
 
 /// What the scan produced, for the summary line and the exit code.
@@ -39,6 +42,8 @@ pub struct Outcome {
     pub duration: Duration,
     /// First sink error (disk full, ...): the scan result is then incomplete.
     pub sink_error: Option<String>,
+    /// Rows that are new failures against the baseline.
+    pub new_failures: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,11 +87,13 @@ where
     });
 
     // One writer thread owns every sink: no lock contention, and output order is completion order.
-    let (tx_r, rx_r) = mpsc::channel::<HostReport>(concurrency.clamp(64, 4096));
+    let (tx_r, rx_r) = mpsc::channel::<WriterMsg>(concurrency.clamp(64, 4096));
     let bar = progress_bar(&opts);
     let writer_bar = bar.clone();
     let started_at = opts.started_at.clone();
-    let writer = std::thread::spawn(move || write_all(rx_r, sinks, writer_bar, started_at, start));
+    let row_writer = RowWriter::new(sinks, opts.baseline.clone());
+    let writer =
+        std::thread::spawn(move || write_all(rx_r, row_writer, writer_bar, started_at, start));
 
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut set: JoinSet<()> = JoinSet::new();
@@ -118,7 +125,7 @@ where
             let reports = probe(target).await;
             for r in reports {
                 // The writer only goes away on a fatal sink error; nothing more to do then.
-                if tx.send(r).await.is_err() {
+                if tx.send(WriterMsg::Row(Box::new(r))).await.is_err() {
                     break;
                 }
             }
@@ -147,6 +154,12 @@ where
     } else {
         while set.join_next().await.is_some() {}
     }
+    let _ = tx_r
+        .send(WriterMsg::Done {
+            targets: targets_n,
+            interrupted,
+        })
+        .await;
     drop(tx_r);
     // The reader may be blocked on a full channel: dropping rx_t above unblocks it.
     let _ = tokio::task::spawn_blocking(move || reader.join()).await;
@@ -168,6 +181,7 @@ where
         verdicts,
         duration: start.elapsed(),
         sink_error: stats.error,
+        new_failures: stats.new_failures,
     };
     match input_error {
         Some(e) => Err(EngineError::Input(e)),
@@ -175,60 +189,138 @@ where
     }
 }
 
-#[derive(Default)]
-struct WriterStats {
-    rows: u64,
-    worst: Option<Severity>,
-    verdicts: HashMap<String, u64>,
-    error: Option<String>,
+/// Counts the writer keeps for the summary and the exit code.
+#[derive(Default, Debug, Clone)]
+pub struct WriterStats {
+    pub rows: u64,
+    pub worst: Option<Severity>,
+    pub verdicts: HashMap<String, u64>,
+    /// Rows marked `new` against the baseline.
+    pub new_failures: u64,
+    pub error: Option<String>,
 }
 
-fn write_all(
-    mut rx: mpsc::Receiver<HostReport>,
-    mut sinks: Vec<Box<dyn Sink>>,
-    bar: Option<indicatif::ProgressBar>,
-    started_at: String,
-    start: Instant,
-) -> WriterStats {
-    let mut st = WriterStats::default();
-    while let Some(r) = rx.blocking_recv() {
+/// Owns every sink: applies the baseline diff, counts, and publishes the files at the end.
+/// Used by the scan and by `report --from` / `merge`, so both write identical outputs.
+pub struct RowWriter {
+    sinks: Vec<Box<dyn Sink>>,
+    baseline: Option<Arc<Baseline>>,
+    seen: HashSet<baseline::Key>,
+    pub stats: WriterStats,
+}
+
+impl RowWriter {
+    pub fn new(sinks: Vec<Box<dyn Sink>>, baseline: Option<Arc<Baseline>>) -> RowWriter {
+        RowWriter {
+            sinks,
+            baseline,
+            seen: HashSet::new(),
+            stats: WriterStats::default(),
+        }
+    }
+
+    pub fn has_baseline(&self) -> bool {
+        self.baseline.is_some()
+    }
+
+    pub fn write(&mut self, mut r: HostReport) {
+        if let Some(b) = &self.baseline {
+            let (change, since) = b.classify(&r);
+            r.change = Some(change.as_str().to_string());
+            r.first_seen_failing = since;
+            if change == Change::New {
+                self.stats.new_failures += 1;
+            }
+            self.seen.insert(baseline::key(&r));
+        }
+        self.emit(&r);
+    }
+
+    fn emit(&mut self, r: &HostReport) {
+        let st = &mut self.stats;
         st.rows += 1;
         st.worst = st.worst.max(Some(r.severity));
         *st.verdicts.entry(r.verdict.clone()).or_default() += 1;
         if st.error.is_none() {
-            for s in sinks.iter_mut() {
-                if let Err(e) = s.write(&r) {
+            for s in self.sinks.iter_mut() {
+                if let Err(e) = s.write(r) {
                     st.error = Some(e.to_string());
                     break;
                 }
             }
         }
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
     }
-    let mut verdicts: Vec<(String, u64)> =
-        st.verdicts.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    verdicts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let summary = Summary {
+
+    /// Write the baseline's `gone` rows (not after an interrupt: unscanned is not gone), then
+    /// publish every sink.
+    pub fn finish(mut self, mut summary: Summary) -> WriterStats {
+        if let Some(b) = self.baseline.take()
+            && !summary.interrupted
+        {
+            for mut g in b.gone(&self.seen) {
+                g.change = Some(Change::Gone.as_str().to_string());
+                g.first_seen_failing = None;
+                self.emit(&g);
+            }
+        }
+        let mut verdicts: Vec<(String, u64)> = self
+            .stats
+            .verdicts
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        verdicts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        summary.rows = self.stats.rows;
+        summary.verdicts = verdicts;
+        for s in self.sinks.drain(..) {
+            if self.stats.error.is_some() {
+                // A failed sink must not publish a partial file; dropping it removes its temporary.
+                drop(s);
+                continue;
+            }
+            if let Err(e) = s.finish(&summary) {
+                self.stats.error = Some(e.to_string());
+            }
+        }
+        self.stats
+    }
+}
+
+enum WriterMsg {
+    Row(Box<HostReport>),
+    Done { targets: u64, interrupted: bool },
+}
+
+fn write_all(
+    mut rx: mpsc::Receiver<WriterMsg>,
+    mut w: RowWriter,
+    bar: Option<indicatif::ProgressBar>,
+    started_at: String,
+    start: Instant,
+) -> WriterStats {
+    let mut summary = Summary {
         started_at,
-        duration_s: start.elapsed().as_secs_f64(),
-        targets: 0,
-        rows: st.rows,
-        interrupted: false,
-        verdicts,
+        ..Summary::default()
     };
-    for s in sinks.drain(..) {
-        if st.error.is_some() {
-            // A failed sink must not publish a partial file; dropping it removes its temporary.
-            drop(s);
-            continue;
-        }
-        if let Err(e) = s.finish(&summary) {
-            st.error = Some(e.to_string());
+    while let Some(msg) = rx.blocking_recv() {
+        match msg {
+            WriterMsg::Row(r) => {
+                w.write(*r);
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+            }
+            WriterMsg::Done {
+                targets,
+                interrupted,
+            } => {
+                summary.targets = targets;
+                summary.interrupted = interrupted;
+            }
         }
     }
-    st
+    summary.duration_s = start.elapsed().as_secs_f64();
+    w.finish(summary)
 }
 
 fn progress_bar(opts: &EngineOptions) -> Option<indicatif::ProgressBar> {
@@ -306,6 +398,7 @@ mod tests {
             progress: false,
             total: None,
             started_at: String::new(),
+            baseline: None,
         }
     }
 

@@ -431,4 +431,10 @@ pub struct HostReport {
     pub severity: Severity,
     /// Primary first.
     pub findings: Vec<Finding>,
+    /// Against `--baseline`: new, fixed, changed, unchanged or gone (absent without a baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// RFC 3339: when this row was first seen failing (carried forward from the baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen_failing: Option<String>,
 }

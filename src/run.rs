@@ -29,6 +29,7 @@ pub fn main() -> ExitCode {
         Command::Scan(args) => scan_cmd(&args),
         Command::Demo(args) => demo_cmd(&args),
         Command::Lab(args) => lab_cmd(&args),
+        Command::Report(args) => report_cmd(&args),
     }
 }
 
@@ -94,8 +95,7 @@ pub fn exit_code(cfg: &ScanConfig, out: &Outcome) -> ExitCode {
     }
     let failing = match cfg.fail_on {
         FailOn::Severity(s) => out.worst.is_some_and(|w| w >= s && w > Severity::Ok),
-        // Without a baseline every failing host is new.
-        FailOn::New => out.worst.is_some_and(|w| w >= Severity::Fail),
+        FailOn::New => out.new_failures > 0,
         FailOn::Never => false,
     };
     if failing {
@@ -225,6 +225,10 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Out
         rate: cfg.dns_rate,
         ptr: true,
     })?;
+    let baseline = match &cfg.baseline {
+        Some(p) => Some(Arc::new(crate::report::baseline::Baseline::load(p)?)),
+        None => None,
+    };
     let sinks = open_sinks(cfg, &extras)?;
     let concurrency = fit_concurrency(cfg.concurrency);
     let prober = Arc::new(Prober::new(cfg, resolver, trust));
@@ -234,6 +238,7 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Out
         progress: !cfg.quiet,
         total,
         started_at: crate::probe::now_rfc3339(),
+        baseline,
     };
     let stream = WarnOnSkip { inner: targets };
     engine::run(
@@ -276,18 +281,34 @@ fn prevalidate(cfg: &ScanConfig, opts: &InventoryOptions) -> Result<u64, String>
 }
 
 fn open_sinks(cfg: &ScanConfig, extras: &[String]) -> Result<Vec<Box<dyn Sink>>, String> {
+    open_sinks_for(&cfg.csv, &cfg.jsonl, &cfg.html, &cfg.metrics, extras)
+}
+
+/// One sink per requested output; every file is created (as a temporary) before any work.
+pub fn open_sinks_for(
+    csv: &Option<Output>,
+    jsonl: &Option<Output>,
+    _html: &Option<Output>,
+    metrics: &Option<Output>,
+    extras: &[String],
+) -> Result<Vec<Box<dyn Sink>>, String> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     let name = |o: &Output| match o {
         Output::Stdout => "stdout".to_string(),
         Output::File(p) => p.display().to_string(),
     };
-    if let Some(o) = &cfg.csv {
+    if let Some(o) = csv {
         let s = crate::report::csv::CsvSink::create(o, extras)
             .map_err(|e| format!("cannot write {}: {e}", name(o)))?;
         sinks.push(Box::new(s));
     }
-    if let Some(o) = &cfg.jsonl {
+    if let Some(o) = jsonl {
         let s = crate::report::jsonl::JsonlSink::create(o)
+            .map_err(|e| format!("cannot write {}: {e}", name(o)))?;
+        sinks.push(Box::new(s));
+    }
+    if let Some(o) = metrics {
+        let s = crate::report::metrics::MetricsSink::create(o)
             .map_err(|e| format!("cannot write {}: {e}", name(o)))?;
         sinks.push(Box::new(s));
     }
@@ -324,6 +345,8 @@ pub fn lab_scan_config(
         csv: Some(Output::File(out.join("rdpsweep.csv"))),
         jsonl: Some(Output::File(out.join("rdpsweep.jsonl"))),
         html: None,
+        metrics: None,
+        baseline: None,
         fail_on: FailOn::Never,
         quiet: true,
         verbose: 0,
@@ -427,4 +450,156 @@ fn lab_cmd(args: &LabArgs) -> ExitCode {
         lab.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// Extra inventory columns of saved rows, in first-seen order (what the scan's CSV header had).
+pub fn extras_of(reports: &[crate::model::HostReport]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in reports {
+        for (k, _) in &r.record.target.extra {
+            if !out.iter().any(|e| e == k) {
+                out.push(k.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Write saved rows through the same writer as a scan (baseline diff, every sink).
+pub fn write_saved(
+    reports: Vec<crate::model::HostReport>,
+    sinks: Vec<Box<dyn Sink>>,
+    baseline: Option<Arc<crate::report::baseline::Baseline>>,
+) -> Outcome {
+    let started_at = reports
+        .iter()
+        .map(|r| r.record.scanned_at.clone())
+        .min()
+        .unwrap_or_default();
+    let mut w = engine::RowWriter::new(sinks, baseline);
+    let targets = reports.len() as u64;
+    for mut r in reports {
+        // Rows are re-diffed against the given baseline, or kept as saved without one.
+        if w.has_baseline() {
+            r.change = None;
+            r.first_seen_failing = None;
+        }
+        w.write(r);
+    }
+    let stats = w.finish(crate::report::Summary {
+        started_at,
+        targets,
+        ..Default::default()
+    });
+    let mut verdicts: Vec<(String, u64)> = stats.verdicts.into_iter().collect();
+    verdicts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Outcome {
+        targets,
+        rows: stats.rows,
+        interrupted: false,
+        worst: stats.worst,
+        verdicts,
+        duration: Duration::ZERO,
+        sink_error: stats.error,
+        new_failures: stats.new_failures,
+    }
+}
+
+fn report_cmd(args: &crate::cli::ReportArgs) -> ExitCode {
+    init_tracing(false, 0);
+    let fail_on = match FailOn::parse(&args.fail_on) {
+        Ok(f) => f,
+        Err(e) => return setup_error(e),
+    };
+    let out = |p: &Option<PathBuf>| {
+        p.as_deref().map(|p| {
+            if p.as_os_str() == "-" {
+                Output::Stdout
+            } else {
+                Output::File(p.to_path_buf())
+            }
+        })
+    };
+    let (csv, jsonl, html, metrics) = (
+        out(&args.csv),
+        out(&args.jsonl),
+        out(&args.html),
+        out(&args.metrics),
+    );
+    if csv.is_none() && jsonl.is_none() && html.is_none() && metrics.is_none() {
+        return setup_error(
+            "nothing to write: name at least one of --csv, --jsonl, --html, --metrics",
+        );
+    }
+    for o in [&csv, &jsonl, &html, &metrics].into_iter().flatten() {
+        if let Err(e) = crate::config::check_writable(o) {
+            return setup_error(e);
+        }
+    }
+    let reports = match crate::report::jsonl::read_reports(&args.from) {
+        Ok(r) => r,
+        Err(e) => return setup_error(e),
+    };
+    let baseline = match &args.baseline {
+        Some(p) => match crate::report::baseline::Baseline::load(p) {
+            Ok(b) => Some(Arc::new(b)),
+            Err(e) => return setup_error(e),
+        },
+        None => None,
+    };
+    if fail_on == FailOn::New && baseline.is_none() && reports.iter().all(|r| r.change.is_none()) {
+        return setup_error("--fail-on new needs --baseline PREVIOUS.jsonl");
+    }
+    let extras = extras_of(&reports);
+    let sinks = match open_sinks_for(&csv, &jsonl, &html, &metrics, &extras) {
+        Ok(s) => s,
+        Err(e) => return setup_error(e),
+    };
+    let had_baseline = baseline.is_some();
+    let saved_new = reports
+        .iter()
+        .filter(|r| r.change.as_deref() == Some("new"))
+        .count() as u64;
+    let mut outcome = write_saved(reports, sinks, baseline);
+    if !had_baseline {
+        outcome.new_failures = saved_new;
+    }
+    let cfg_fail = ScanConfig {
+        fail_on,
+        ..lab_free_config()
+    };
+    exit_code(&cfg_fail, &outcome)
+}
+
+/// A neutral config used only for its exit-code policy.
+fn lab_free_config() -> ScanConfig {
+    ScanConfig {
+        cli_targets: vec![],
+        inventories: vec![],
+        port: 3389,
+        rate: 0,
+        concurrency: 1,
+        connect_timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        host_deadline: Duration::from_secs(1),
+        retries: 0,
+        depth: Depth::Standard,
+        host_spacing: Duration::ZERO,
+        dns_servers: vec![],
+        pins: vec![],
+        dns_timeout: Duration::from_secs(1),
+        dns_rate: 0,
+        max_targets: 1,
+        skip_bad_lines: false,
+        expiry_warn_days: 30,
+        ca_bundle: None,
+        csv: None,
+        jsonl: None,
+        html: None,
+        metrics: None,
+        baseline: None,
+        fail_on: FailOn::Never,
+        quiet: true,
+        verbose: 0,
+    }
 }

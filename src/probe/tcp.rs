@@ -81,7 +81,7 @@ pub async fn connect(addr: SocketAddr, deadline: Instant) -> (Option<TcpStream>,
         ),
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
-            let rtt = t0.elapsed().as_secs_f64() * 1000.0;
+            let rtt = super::ms_since(t0);
             (
                 Some(s),
                 TcpOutcome {

@@ -57,6 +57,8 @@ pub const COLUMNS: &[&str] = &[
     "os_version",
     "os_name",
     "clock_skew_s",
+    "change",
+    "first_seen_failing",
     "owner",
 ];
 
@@ -256,6 +258,8 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
             .unwrap_or_default(),
         false,
     ));
+    v.push((r.change.clone().unwrap_or_default(), true));
+    v.push((r.first_seen_failing.clone().unwrap_or_default(), true));
     v.push((t.owner.clone().unwrap_or_default(), true));
     for name in extras {
         let val = t
