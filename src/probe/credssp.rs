@@ -214,9 +214,15 @@ fn openssl_exchange(
         if let crate::rdp::Parse::Done(_) = credssp::parse_ts_request(&buf) {
             return Ok(buf);
         }
-        if buf.len() >= credssp::MAX_TS_REQUEST || start.elapsed() > budget {
+        // Each read gets only what is left of the budget: a server that trickles its reply
+        // must not hold this thread for a whole budget per read.
+        let left = budget.saturating_sub(start.elapsed());
+        if buf.len() >= credssp::MAX_TS_REQUEST || left.is_zero() {
             return Ok(buf);
         }
+        tls.get_ref()
+            .set_read_timeout(Some(left))
+            .map_err(|e| e.to_string())?;
         match tls.read(&mut chunk) {
             Ok(0) => return Ok(buf),
             Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),

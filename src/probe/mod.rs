@@ -6,7 +6,8 @@
 //! 1. CR 0x0B (SSL|HYBRID|HYBRID_EX). If SSL/HYBRID selected: TLS, certificate; if HYBRID: one
 //!    TSRequest with an NTLM NEGOTIATE, read the CHALLENGE, close. Never credentials.
 //! 2. standard: strip the accepted bit and retry (HYBRID_EX implies HYBRID), then one CR 0 unless a
-//!    failure code already proved standard RDP security is refused. At most 3 connections.
+//!    failure code already proved standard RDP security is refused. At most 3 X.224
+//!    requests (connections); the TLS fallback's own connections (legacy hello, OpenSSL) are extra.
 //! 3. deep: MCS Connect-Initial for the standard-RDP encryption level/method and server version,
 //!    and single-version TLS hellos (1.0-1.3).
 

@@ -15,6 +15,9 @@ const HYBRID: u32 = 0x02;
 const HYBRID_EX: u32 = 0x08;
 /// SSL|HYBRID|HYBRID_EX: never more (xrdp rejects requests above 0x0B).
 pub const FIRST_REQUEST: u32 = 0x0B;
+/// X.224 requests (connections) the standard-depth matrix may make, the first one included.
+/// Connections the TLS phase opens for itself (legacy hello, OpenSSL CredSSP) do not count:
+/// a TLS 1.0-only NLA host would otherwise never learn that NLA is required.
 const MAX_STANDARD_CONNECTIONS: u32 = 3;
 
 /// Send a CR and read the CC. The stream stays open for TLS when a layer was selected.
@@ -152,9 +155,12 @@ pub async fn run_plan(ctx: &mut HostCtx<'_>, mut stream: TcpStream, rec: &mut Pr
         _ => stop = true,
     }
 
+    // The first CR was one matrix request, whatever the TLS phase spent afterwards.
+    let mut matrix_requests: u32 = 1;
     if ctx.prober.depth != Depth::Quick && !stop {
         // Strip accepted bits until nothing is left or a failure code explains the rest.
-        while req != 0 && ctx.connections < MAX_STANDARD_CONNECTIONS {
+        while req != 0 && matrix_requests < MAX_STANDARD_CONNECTIONS {
+            matrix_requests += 1;
             let r = reconnect_exchange(ctx, req).await;
             rdp.attempts.push(NegAttempt {
                 requested: req,
@@ -185,7 +191,7 @@ pub async fn run_plan(ctx: &mut HostCtx<'_>, mut stream: TcpStream, rec: &mut Pr
         }
         let rdp_refused = rdp.failures.iter().any(|c| *c == 1 || *c == 5);
         let rdp_known = rdp.accepted.iter().any(|a| a == "RDP");
-        if !stop && !rdp_refused && !rdp_known && ctx.connections < MAX_STANDARD_CONNECTIONS {
+        if !stop && !rdp_refused && !rdp_known && matrix_requests < MAX_STANDARD_CONNECTIONS {
             let r = reconnect_exchange(ctx, 0).await;
             rdp.attempts.push(NegAttempt {
                 requested: 0,
