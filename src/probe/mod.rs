@@ -180,8 +180,22 @@ impl Prober {
         };
         let (stream, tcp) = ctx.connect().await;
         rec.tcp = Some(tcp);
-        if let Some(stream) = stream {
-            negotiate::run_plan(&mut ctx, stream, &mut rec).await;
+        let open = rec
+            .tcp
+            .as_ref()
+            .is_some_and(|t| t.status == TcpStatus::Open);
+        match stream {
+            Some(stream) => negotiate::run_plan(&mut ctx, stream, &mut rec).await,
+            None if open => {
+                rec.rdp = Some(RdpOutcome {
+                    attempts: vec![crate::model::NegAttempt {
+                        requested: negotiate::FIRST_REQUEST,
+                        result: NegResult::Reset,
+                    }],
+                    ..RdpOutcome::default()
+                });
+            }
+            None => {}
         }
         rec.connections = ctx.connections;
         rec

@@ -91,6 +91,16 @@ pub async fn connect(addr: SocketAddr, deadline: Instant) -> (Option<TcpStream>,
                 },
             )
         }
+        // The handshake completed and the server reset at once (accept-then-RST): the port is
+        // open; the reset belongs to the RDP phase.
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => (
+            None,
+            TcpOutcome {
+                status: TcpStatus::Open,
+                rtt_ms: Some(super::ms_since(t0)),
+                error: Some("ECONNRESET".into()),
+            },
+        ),
         Ok(Err(e)) => {
             let (status, detail) = classify(&e);
             (
