@@ -162,7 +162,10 @@ fn scan(instances: &[Instance], depth: &str) -> ScanResult {
     args.push(csv_path.display().to_string());
     args.push("--jsonl".into());
     args.push(jsonl_path.display().to_string());
-    let out = Command::new(BIN).args(&args).output().expect("run rdpsweep");
+    let out = Command::new(BIN)
+        .args(&args)
+        .output()
+        .expect("run rdpsweep");
     // Exit 0 or 1 (findings); 2 would be a usage/setup error.
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
@@ -192,10 +195,17 @@ fn scan(instances: &[Instance], depth: &str) -> ScanResult {
     let mut reports = HashMap::new();
     for rep in rdpsweep::report::jsonl::read_reports(&jsonl_path).expect("jsonl") {
         let h = rep.record.target.host.clone();
-        assert!(reports.insert(h.clone(), rep).is_none(), "two records for {h}");
+        assert!(
+            reports.insert(h.clone(), rep).is_none(),
+            "two records for {h}"
+        );
     }
     assert_eq!(rows.len(), instances.len(), "one CSV row per instance");
-    assert_eq!(reports.len(), instances.len(), "one JSONL record per instance");
+    assert_eq!(
+        reports.len(),
+        instances.len(),
+        "one JSONL record per instance"
+    );
     ScanResult { rows, reports }
 }
 
@@ -221,24 +231,38 @@ impl Check {
 
     fn cols(&mut self, label: &str, row: &Row, want: &[(&str, &str)]) {
         for (col, w) in want {
-            let got = row.get(*col).map(String::as_str).unwrap_or("<missing column>");
+            let got = row
+                .get(*col)
+                .map(String::as_str)
+                .unwrap_or("<missing column>");
             self.eq(&format!("{label} CSV {col}"), got, *w);
         }
     }
 
-    fn finish(self, context: &str) {
-        assert!(
-            self.errors.is_empty(),
-            "{} mismatches:\n  {}\n{context}",
+    /// Fails with every mismatch and the logs `context` picks for them.
+    fn finish(self, context: impl FnOnce(&[String]) -> String) {
+        if self.errors.is_empty() {
+            return;
+        }
+        panic!(
+            "{} mismatches:\n  {}\n{}",
             self.errors.len(),
-            self.errors.join("\n  ")
+            self.errors.join("\n  "),
+            context(&self.errors)
         );
     }
 }
 
-fn logs(instances: &[Instance]) -> String {
+/// The xrdp logs of the instances the errors name (errors start with the instance's label).
+fn logs(instances: &[Instance], errors: &[String]) -> String {
     instances
         .iter()
+        .filter(|i| {
+            errors.iter().any(|e| {
+                e.strip_prefix(i.label)
+                    .is_some_and(|rest| rest.starts_with([' ', ':']))
+            })
+        })
         .map(|i| format!("--- xrdp {} log ---\n{}", i.label, i.xrdp.output()))
         .collect::<Vec<_>>()
         .join("\n")
@@ -385,7 +409,11 @@ fn standard_scan_of_real_xrdp_configurations() {
             rep.record.connections,
             n,
         );
-        c.eq(&format!("{} JSONL verdict", i.label), &rep.verdict, &row["verdict"]);
+        c.eq(
+            &format!("{} JSONL verdict", i.label),
+            &rep.verdict,
+            &row["verdict"],
+        );
         c.cols(
             i.label,
             row,
@@ -441,7 +469,8 @@ fn standard_scan_of_real_xrdp_configurations() {
         );
         c.truth(
             "tls: a TLS 1.3 AEAD suite",
-            row["tls_cipher"].starts_with("TLS_AES_") || row["tls_cipher"].starts_with("TLS_CHACHA20"),
+            row["tls_cipher"].starts_with("TLS_AES_")
+                || row["tls_cipher"].starts_with("TLS_CHACHA20"),
         );
         c.eq(
             "tls attempts",
@@ -526,14 +555,20 @@ fn standard_scan_of_real_xrdp_configurations() {
             &[
                 ("verdict", "cert-name-mismatch"),
                 ("severity", "warn"),
-                ("findings", "cert-name-mismatch;tls-required;cert-self-signed"),
+                (
+                    "findings",
+                    "cert-name-mismatch;tls-required;cert-self-signed",
+                ),
                 ("cert_name_match", "no"),
                 ("rdp_accepted", "SSL"),
             ],
         );
         c.eq(
             "mismatch checked name",
-            rep.record.cert.as_ref().and_then(|c| c.checked_name.clone()),
+            rep.record
+                .cert
+                .as_ref()
+                .and_then(|c| c.checked_name.clone()),
             Some(host("mismatch")),
         );
         check_cert(&mut c, &pki, inst("mismatch"), row, &host("elsewhere"));
@@ -557,7 +592,11 @@ fn standard_scan_of_real_xrdp_configurations() {
             ],
         );
         let tls = rep.record.tls.as_ref();
-        c.eq("tls10 via", tls.map(|t| t.via.as_str()), Some("legacy-hello"));
+        c.eq(
+            "tls10 via",
+            tls.map(|t| t.via.as_str()),
+            Some("legacy-hello"),
+        );
         c.eq(
             "tls10 status",
             tls.map(|t| t.status),
@@ -596,8 +635,7 @@ fn standard_scan_of_real_xrdp_configurations() {
         c.eq("cbc via", tls.map(|t| t.via.as_str()), Some("legacy-hello"));
         c.truth(
             "cbc: no failing TLS finding",
-            !rep
-                .findings
+            !rep.findings
                 .iter()
                 .any(|f| f.phase == Phase::Tls && f.severity >= Severity::Warn),
         );
@@ -628,7 +666,7 @@ fn standard_scan_of_real_xrdp_configurations() {
         );
     }
 
-    c.finish(&logs(&instances));
+    c.finish(|e| logs(&instances, e));
 }
 
 #[test]
@@ -637,10 +675,20 @@ fn deep_scan_reads_xrdp_standard_rdp_security() {
     let Some(tools) = tools(test) else { return };
     // xrdp answers every offer with its configured method (brief 2.3): each level shows as the
     // one method whose offer comes back unchanged.
-    let levels: [(&'static str, &'static str, &str, u32, u32); 3] = [
-        ("rdp-low", "low", "LOW:40BIT", 1, 0x01),
-        ("rdp-high", "high", "HIGH:128BIT", 3, 0x02),
-        ("rdp-fips", "fips", "FIPS:FIPS", 4, 0x10),
+    // `none` (also what an ini without crypt_level gets) means no encryption at all: level 0,
+    // method 0, which no single-method offer comes back as.
+    let levels: [(&'static str, &'static str, &str, u32, &[u32]); 5] = [
+        ("rdp-none", "none", "NONE", 0, &[]),
+        ("rdp-low", "low", "LOW:40BIT", 1, &[0x01]),
+        (
+            "rdp-medium",
+            "medium",
+            "CLIENT_COMPATIBLE:40BIT",
+            2,
+            &[0x01],
+        ),
+        ("rdp-high", "high", "HIGH:128BIT", 3, &[0x02]),
+        ("rdp-fips", "fips", "FIPS:FIPS", 4, &[0x10]),
     ];
     let instances: Vec<Instance> = levels
         .iter()
@@ -657,7 +705,7 @@ fn deep_scan_reads_xrdp_standard_rdp_security() {
         .collect();
     let res = scan(&instances, "deep");
     let mut c = Check::default();
-    for (label, _, label_col, level, method) in levels {
+    for (label, _, label_col, level, methods) in levels {
         let h = host(label);
         let (Some(row), Some(rep)) = (res.rows.get(&h), res.reports.get(&h)) else {
             panic!("no result for {h}");
@@ -689,10 +737,10 @@ fn deep_scan_reads_xrdp_standard_rdp_security() {
         c.eq(
             &format!("{label} methods"),
             rdp.map(|r| r.encryption_methods.clone()),
-            Some(vec![method]),
+            Some(methods.to_vec()),
         );
     }
-    c.finish(&logs(&instances));
+    c.finish(|e| logs(&instances, e));
 }
 
 /// What the per-candidate probe must read from each configuration (rdp-protocol.md 2.2 [LIVE]
@@ -704,7 +752,7 @@ fn truth_table(label: &str) -> Vec<nmap::CcReply> {
     match label {
         "negotiate" => vec![s(0), s(1), s(1), s(0), s(0)],
         "tls" => vec![Failure(1), s(1), s(1), Failure(1), Failure(1)],
-        "rdp" => vec![s(0), s(0), s(0), s(0), s(0)],
+        "rdp" | "rdp-none" => vec![s(0), s(0), s(0), s(0), s(0)],
         "nokey" => vec![Failure(3); 5],
         other => panic!("no truth table for {other}"),
     }
@@ -716,7 +764,7 @@ fn nmap_wrong(label: &str) -> Vec<&'static str> {
     match label {
         "negotiate" => vec!["CredSSP (NLA)", "RDSTLS", "CredSSP with Early User Auth"],
         "tls" => vec!["CredSSP (NLA)"],
-        "rdp" => vec![
+        "rdp" | "rdp-none" => vec![
             "SSL",
             "CredSSP (NLA)",
             "RDSTLS",
@@ -747,11 +795,19 @@ fn nmap_cross_check_on_real_xrdp() {
             "nokey",
             with_cert(&pki, "nokey", "tls", Cert::MissingKey),
         ),
+        start(
+            &tools,
+            "rdp-none",
+            XrdpConfig {
+                crypt_level: "none",
+                ..XrdpConfig::new("rdp")
+            },
+        ),
     ];
 
     // Deep: the security layers plus the standard-RDP level/method nmap also enumerates.
     let res = scan(&instances, "deep");
-    // nmap paces itself (0.2 s between its 9 connections): run the four in parallel.
+    // nmap paces itself (0.2 s between its 9 connections): run them in parallel.
     let nmap_results: Vec<nmap::EnumEncryption> = std::thread::scope(|s| {
         let handles: Vec<_> = instances
             .iter()
@@ -784,7 +840,11 @@ fn nmap_cross_check_on_real_xrdp() {
             .split('|')
             .filter(|s| !s.is_empty())
             .collect();
-        c.eq(&format!("{l} nmap port state"), nm.port_state.as_deref(), Some("open"));
+        c.eq(
+            &format!("{l} nmap port state"),
+            nm.port_state.as_deref(),
+            Some("open"),
+        );
 
         // Ground truth: what xrdp answers to each of nmap's candidates.
         let truth: Vec<nmap::CcReply> = nmap::CANDIDATES
@@ -794,13 +854,20 @@ fn nmap_cross_check_on_real_xrdp() {
                     .unwrap_or_else(|e| panic!("{l}: probe 0x{req:02X}: {e}"))
             })
             .collect();
-        c.eq(&format!("{l} per-candidate replies"), &truth, &truth_table(l));
+        c.eq(
+            &format!("{l} per-candidate replies"),
+            &truth,
+            &truth_table(l),
+        );
 
         // The scanner agrees with the truth: a layer is accepted iff some request selected it.
         for (name, bit) in [("RDP", 0u32), ("SSL", 1), ("HYBRID", 2), ("HYBRID_EX", 8)] {
-            let picked = truth
-                .iter()
-                .any(|t| *t == nmap::CcReply::Selected { protocol: bit, flags: 1 });
+            let picked = truth.iter().any(|t| {
+                *t == nmap::CcReply::Selected {
+                    protocol: bit,
+                    flags: 1,
+                }
+            });
             c.eq(
                 &format!("{l}: rdpsweep lists {name} iff xrdp selected it"),
                 accepted.contains(&name),
@@ -840,7 +907,11 @@ fn nmap_cross_check_on_real_xrdp() {
                 nmap_success,
                 is_rsp,
             );
-            let really = *t == nmap::CcReply::Selected { protocol: *names, flags: 1 };
+            let really = *t
+                == nmap::CcReply::Selected {
+                    protocol: *names,
+                    flags: 1,
+                };
             if nmap_success != really {
                 wrong.push(*name);
             } else if let Some(layer) = match *names {
@@ -859,25 +930,49 @@ fn nmap_cross_check_on_real_xrdp() {
         wrong.sort_unstable();
         let mut want_wrong = nmap_wrong(l);
         want_wrong.sort_unstable();
-        c.eq(&format!("{l}: candidates nmap gets wrong"), &wrong, &want_wrong);
+        c.eq(
+            &format!("{l}: candidates nmap gets wrong"),
+            &wrong,
+            &want_wrong,
+        );
 
-        // Standard RDP security: nmap's cipher pass and rdpsweep's deep MCS probes agree.
+        // Standard RDP security: nmap's cipher pass and rdpsweep's deep MCS probes agree where
+        // the server encrypts; at level NONE nmap prints neither level nor version (its level
+        // line only shows with a successful cipher under it) while rdpsweep reports NONE.
         if accepted.contains(&"RDP") {
-            c.eq(&format!("{l}: nmap level"), nm.level.as_deref(), Some("High"));
-            c.eq(&format!("{l}: rdpsweep level"), row["rdp_encryption"].as_str(), "HIGH:128BIT");
             let ok_ciphers: Vec<&str> = nm
                 .ciphers
                 .iter()
                 .filter(|(_, r)| r == "SUCCESS")
                 .map(|(n, _)| n.as_str())
                 .collect();
-            c.eq(&format!("{l}: nmap ciphers"), ok_ciphers, vec!["128-bit RC4"]);
+            let (level, ciphers, version, ours) = if l == "rdp-none" {
+                (None, vec![], None, "NONE")
+            } else {
+                (
+                    Some("High"),
+                    vec!["128-bit RC4"],
+                    Some("RDP 5.x, 6.x, 7.x, or 8.x server"),
+                    "HIGH:128BIT",
+                )
+            };
+            c.eq(&format!("{l}: nmap level"), nm.level.as_deref(), level);
+            c.eq(&format!("{l}: nmap ciphers"), ok_ciphers, ciphers);
             c.eq(
                 &format!("{l}: nmap version"),
                 nm.version.as_deref(),
-                Some("RDP 5.x, 6.x, 7.x, or 8.x server"),
+                version,
             );
-            c.eq(&format!("{l}: rdpsweep version"), row["rdp_version"].as_str(), "RDP 5.0-8.1");
+            c.eq(
+                &format!("{l}: rdpsweep encryption"),
+                row["rdp_encryption"].as_str(),
+                ours,
+            );
+            c.eq(
+                &format!("{l}: rdpsweep version"),
+                row["rdp_version"].as_str(),
+                "RDP 5.0-8.1",
+            );
         }
         report.push(format!(
             "{l}: nmap SUCCESS [{}], wrong on [{}]; rdpsweep accepted [{}]",
@@ -887,7 +982,7 @@ fn nmap_cross_check_on_real_xrdp() {
         ));
     }
     eprintln!("nmap vs rdpsweep on real xrdp:\n  {}", report.join("\n  "));
-    c.finish(&format!("{}\n{}", report.join("\n"), logs(&instances)));
+    c.finish(|e| format!("{}\n{}", report.join("\n"), logs(&instances, e)));
 }
 
 #[test]

@@ -79,7 +79,9 @@ pub fn rdp_enum_encryption(
     limit: Duration,
 ) -> Result<EnumEncryption, String> {
     if !ip.is_loopback() {
-        return Err(format!("{ip} is not a loopback address: refusing to scan it"));
+        return Err(format!(
+            "{ip} is not a loopback address: refusing to scan it"
+        ));
     }
     let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
     let xml: PathBuf = dir.path().join("nmap.xml");
@@ -399,7 +401,10 @@ mod tests {
             vec![
                 ("CredSSP (NLA)".to_string(), "SUCCESS".to_string()),
                 ("Native RDP".to_string(), "SUCCESS".to_string()),
-                ("SSL".to_string(), "FAILED (SSL_REQUIRED_BY_SERVER)".to_string()),
+                (
+                    "SSL".to_string(),
+                    "FAILED (SSL_REQUIRED_BY_SERVER)".to_string()
+                ),
             ]
         );
         assert_eq!(r.successes(), vec!["CredSSP (NLA)", "Native RDP"]);
