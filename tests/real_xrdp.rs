@@ -52,6 +52,9 @@ enum Cert {
     OtherName,
     /// A valid certificate whose key file does not exist (unreadable: xrdp can't start TLS).
     MissingKey,
+    /// The certificate file is readable PEM but no certificate (the key itself): xrdp finds
+    /// both files, selects SSL, and only fails when it builds its TLS context at the hello.
+    Corrupt,
 }
 
 /// One RSA key for every certificate (key generation is the slow part) and the certificates.
@@ -85,6 +88,9 @@ impl Pki {
                 xrdp::self_signed(&self.openssl, &self.key, &host("elsewhere"), 365, &cert)
             }
             Cert::Expired => xrdp::expired_self_signed(&self.key, &name, &cert),
+            Cert::Corrupt => std::fs::copy(&self.key, &cert)
+                .map(drop)
+                .map_err(|e| e.to_string()),
         }
         .expect("certificate");
         let key = if kind == Cert::MissingKey {
@@ -375,6 +381,11 @@ fn standard_scan_of_real_xrdp_configurations() {
             "nokey",
             with_cert(&pki, "nokey", "tls", Cert::MissingKey),
         ),
+        start(
+            &tools,
+            "badcert",
+            with_cert(&pki, "badcert", "tls", Cert::Corrupt),
+        ),
     ];
     let res = scan(&instances, "standard");
     let mut c = Check::default();
@@ -663,6 +674,36 @@ fn standard_scan_of_real_xrdp_configurations() {
             "nokey attempts",
             attempts(rep),
             vec![(0x0B, NegResult::Failure { code: 3 })],
+        );
+    }
+
+    // An unusable certificate: SSL selected, then the ClientHello is answered with an MCS
+    // Disconnect-Provider-Ultimatum and a close. The 0x904/0x7 pattern, not "not TLS".
+    {
+        let (row, rep) = by("badcert");
+        c.cols(
+            "badcert",
+            row,
+            &[
+                ("verdict", "tls-reset-after-hello"),
+                ("severity", "fail"),
+                ("findings", "tls-reset-after-hello;tls-required"),
+                (
+                    "error",
+                    "the server answered the ClientHello with an RDP disconnect \
+                     (MCS Disconnect-Provider-Ultimatum) instead of TLS",
+                ),
+                ("rdp_accepted", "SSL"),
+                ("rdp_required", "SSL"),
+                ("tls_version", ""),
+                ("cert_subject", ""),
+                ("connections", "2"),
+            ],
+        );
+        c.eq(
+            "badcert tls status",
+            rep.record.tls.as_ref().map(|t| t.status),
+            Some(TlsStatus::EofAfterHello),
         );
     }
 
