@@ -784,6 +784,64 @@ fn deep_scan_reads_xrdp_standard_rdp_security() {
     c.finish(|e| logs(&instances, e));
 }
 
+#[test]
+fn deep_scan_lists_xrdp_tls_versions() {
+    let test = "deep_scan_lists_xrdp_tls_versions";
+    let Some(tools) = tools(test) else { return };
+    let pki = Pki::new(&tools.openssl);
+    let old = |label: &str, protocols: &str| XrdpConfig {
+        ssl_protocols: Some(protocols.into()),
+        tls_ciphers: Some("DEFAULT:@SECLEVEL=0".into()),
+        ..with_cert(&pki, label, "tls", Cert::Valid)
+    };
+    // (label, best version, every version a single-version hello gets, via)
+    let cases: [(&'static str, &str, &[&str], &str); 3] = [
+        ("tls", "TLSv1.3", &["TLSv1.2", "TLSv1.3"], "rustls"),
+        (
+            "tls-old",
+            "TLSv1.2",
+            &["TLSv1.0", "TLSv1.1", "TLSv1.2"],
+            "rustls",
+        ),
+        ("tls10", "TLSv1.0", &["TLSv1.0"], "legacy-hello"),
+    ];
+    let instances = vec![
+        start(&tools, "tls", with_cert(&pki, "tls", "tls", Cert::Valid)),
+        start(&tools, "tls-old", old("tls-old", "TLSv1, TLSv1.1, TLSv1.2")),
+        start(&tools, "tls10", old("tls10", "TLSv1")),
+    ];
+    let res = scan(&instances, "deep");
+    let mut c = Check::default();
+    for (label, best, versions, via) in cases {
+        let h = host(label);
+        let (Some(row), Some(rep)) = (res.rows.get(&h), res.reports.get(&h)) else {
+            panic!("no result for {h}");
+        };
+        c.cols(
+            label,
+            row,
+            &[
+                ("tls_version", best),
+                ("rdp_accepted", "SSL"),
+                // Standard RDP security is refused (failure 1): no MCS probe to report.
+                ("rdp_encryption", ""),
+            ],
+        );
+        let tls = rep.record.tls.as_ref();
+        c.eq(
+            &format!("{label} versions"),
+            tls.map(|t| t.versions.clone()),
+            Some(versions.iter().map(|v| v.to_string()).collect()),
+        );
+        c.eq(
+            &format!("{label} via"),
+            tls.map(|t| t.via.as_str()),
+            Some(via),
+        );
+    }
+    c.finish(|e| logs(&instances, e));
+}
+
 /// What the per-candidate probe must read from each configuration (rdp-protocol.md 2.2 [LIVE]
 /// table, plus RDSTLS 0x04, which xrdp treats like any other unsupported bit).
 fn truth_table(label: &str) -> Vec<nmap::CcReply> {
