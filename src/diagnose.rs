@@ -347,13 +347,22 @@ fn tls_findings(t: &TlsOutcome, acc: &mut Acc) {
         TlsStatus::Stalled => acc.add(TLS_STALLED, "no ServerHello before the timeout"),
         TlsStatus::NoCommon => acc.add(
             TLS_HANDSHAKE_FAILED,
-            format!("no common TLS version or cipher suite {err}"),
+            with_error("no common TLS version or cipher suite", &err),
         ),
         TlsStatus::NotTls => acc.add(
             TLS_HANDSHAKE_FAILED,
-            format!("the server's reply is not TLS {err}"),
+            with_error("the server's reply is not TLS", &err),
         ),
         TlsStatus::Error => acc.add(TLS_HANDSHAKE_FAILED, err),
+    }
+}
+
+/// `what (err)`, or just `what` when there is no error text.
+fn with_error(what: &str, err: &str) -> String {
+    if err.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what} ({err})")
     }
 }
 

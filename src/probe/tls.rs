@@ -1,8 +1,11 @@
 //! TLS on the RDP stream (rustls, no SNI, accept-any verifier), the raw legacy hello for
 //! servers rustls cannot talk to, and the deep-depth probes (single-version hellos, MCS).
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use rustls::pki_types::ServerName;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -10,7 +13,8 @@ use super::io::{ReadEnd, read_parsed};
 use super::negotiate::{FIRST_REQUEST, exchange};
 use super::{HostCtx, now_unix};
 use crate::model::{NegResult, ProbeRecord, RdpOutcome, TlsOutcome, TlsStatus};
-use crate::rdp::mcs;
+use crate::rdp::x224::{self, Confirm};
+use crate::rdp::{Parse, mcs};
 use crate::tls::danger::{
     TlsFailure, classify_io_error, suite_name, version_name, wants_legacy_fallback,
 };
@@ -58,7 +62,8 @@ pub async fn tls_phase(
     let connector = TlsConnector::from(ctx.prober.tls.any.clone());
     let name = ServerName::IpAddress(ctx.addr.ip().into());
     let deadline = ctx.phase_deadline();
-    match tokio::time::timeout_at(deadline, connector.connect(name, stream)).await {
+    let stream = FirstBytes::new(stream);
+    match tokio::time::timeout_at(deadline, connector.connect(name, stream).into_fallible()).await {
         Err(_) => {
             rec.tls = Some(outcome(TlsStatus::Stalled, "rustls"));
         }
@@ -85,8 +90,13 @@ pub async fn tls_phase(
                 super::credssp::credssp_phase(ctx, tls, rec).await;
             }
         }
-        Ok(Err(e)) => {
+        Ok(Err((e, io))) => {
             let f = classify_io_error(&e);
+            if f == TlsFailure::NotTls {
+                // rustls only says "not TLS"; what the server did send names the failure.
+                rec.tls = Some(not_tls_outcome(io.first()));
+                return;
+            }
             let mut o = failure_outcome(&f);
             if wants_legacy_fallback(&f)
                 && let Some(legacy) =
@@ -126,6 +136,94 @@ pub async fn tls_phase(
             }
             rec.tls = Some(o);
         }
+    }
+}
+
+/// The outcome when the server's answer to the ClientHello is not TLS records. xrdp whose TLS
+/// cannot start (unusable certificate or key, bad cipher list) answers with an X.224 Data MCS
+/// Disconnect-Provider-Ultimatum and closes: the server gave up at the ClientHello, the same
+/// failure as a close there (0x904/0x7), not a foreign protocol on the port.
+fn not_tls_outcome(first: &[u8]) -> TlsOutcome {
+    if let Parse::Done(Confirm::Rejected) = x224::parse_confirm(first) {
+        return TlsOutcome {
+            error: Some(
+                "the server answered the ClientHello with an RDP disconnect \
+                 (MCS Disconnect-Provider-Ultimatum) instead of TLS"
+                    .into(),
+            ),
+            ..outcome(TlsStatus::EofAfterHello, "rustls")
+        };
+    }
+    TlsOutcome {
+        error: Some(format!("first bytes {}", hex::encode(first))),
+        ..outcome(TlsStatus::NotTls, "rustls")
+    }
+}
+
+/// Keeps the first bytes the server sends on the TLS stream: rustls consumes them, and when
+/// they are not TLS they are the only clue to what the server did.
+struct FirstBytes<S> {
+    inner: S,
+    first: [u8; FIRST_BYTES],
+    len: usize,
+}
+
+/// Enough for a TPKT + X.224 Data + MCS Disconnect-Provider-Ultimatum (9 bytes) or a protocol
+/// banner's start.
+const FIRST_BYTES: usize = 16;
+
+impl<S> FirstBytes<S> {
+    fn new(inner: S) -> Self {
+        FirstBytes {
+            inner,
+            first: [0; FIRST_BYTES],
+            len: 0,
+        }
+    }
+
+    fn first(&self) -> &[u8] {
+        self.first.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for FirstBytes<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let me = &mut *self;
+        let r = Pin::new(&mut me.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = r {
+            let new = buf.filled().get(before..).unwrap_or_default();
+            let take = new.len().min(FIRST_BYTES.saturating_sub(me.len));
+            if let (Some(dst), Some(src)) =
+                (me.first.get_mut(me.len..me.len + take), new.get(..take))
+            {
+                dst.copy_from_slice(src);
+                me.len += take;
+            }
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for FirstBytes<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -250,5 +348,57 @@ async fn mcs_probe(ctx: &mut HostCtx<'_>, methods: u32) -> Option<mcs::ConnectRe
     {
         ReadEnd::Done(mcs::McsReply::Response(r)) => Some(r),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[test]
+    fn xrdp_disconnect_at_the_hello_is_a_close_not_a_foreign_protocol() {
+        // What xrdp sends when its TLS cannot start, in place of a ServerHello.
+        let dpum = [
+            0x03, 0x00, 0x00, 0x09, // TPKT version 3, length 9
+            0x02, 0xF0, 0x80, // X.224 Data TPDU, EOT
+            0x21, 0x80, // MCS Disconnect-Provider-Ultimatum, reason rn-user-requested
+        ];
+        let o = not_tls_outcome(&dpum);
+        assert_eq!(o.status, TlsStatus::EofAfterHello);
+        assert!(
+            o.error
+                .as_deref()
+                .unwrap_or("")
+                .contains("Disconnect-Provider-Ultimatum")
+        );
+        // Only the TPKT header arrived: unknown, so plain "not TLS" with the bytes.
+        let o = not_tls_outcome(dpum.get(..4).unwrap_or_default());
+        assert_eq!(o.status, TlsStatus::NotTls);
+        assert_eq!(o.error.as_deref(), Some("first bytes 03000009"));
+        // An HTTP server behind the CC stays "not TLS".
+        let o = not_tls_outcome(b"HTTP/1.1 400 Bad");
+        assert_eq!(o.status, TlsStatus::NotTls);
+        assert_eq!(
+            o.error.as_deref(),
+            Some("first bytes 485454502f312e312034303020426164")
+        );
+        assert_eq!(not_tls_outcome(&[]).status, TlsStatus::NotTls);
+    }
+
+    #[tokio::test]
+    async fn first_bytes_keeps_only_the_start_across_reads() {
+        let data: Vec<u8> = (0u8..40).collect();
+        let mut r = FirstBytes::new(&data[..]);
+        let mut small = [0u8; 5];
+        // Several short reads, then the rest: the record spans reads and stops at 16 bytes.
+        for _ in 0..3 {
+            let n = r.read(&mut small).await.expect("read");
+            assert_eq!(n, 5);
+        }
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).await.expect("read");
+        assert_eq!(rest.len(), 25);
+        assert_eq!(r.first(), data.get(..FIRST_BYTES).unwrap_or_default());
     }
 }
