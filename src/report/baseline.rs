@@ -38,10 +38,7 @@ pub fn key(r: &HostReport) -> Key {
     (
         norm_host(&t.host),
         t.port,
-        r.record
-            .address
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
+        r.record.address.map(|a| a.to_string()).unwrap_or_default(),
     )
 }
 
@@ -132,8 +129,7 @@ impl Baseline {
     /// Parses like `jsonl::read_reports` but also keeps each line's `first_seen_failing`,
     /// which `HostReport` does not carry (yet) and would otherwise be lost.
     pub fn load(path: &Path) -> Result<Baseline, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut lines = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
@@ -355,7 +351,12 @@ mod tests {
         );
         // Same verdict, one more finding: changed, first seen carried.
         assert_eq!(
-            c(&rep("worse", Some("192.0.2.5"), T1, &[EXPIRED, SELF_SIGNED])),
+            c(&rep(
+                "worse",
+                Some("192.0.2.5"),
+                T1,
+                &[EXPIRED, SELF_SIGNED]
+            )),
             (Change::Changed, Some(T0.into()))
         );
         // Absent from the baseline: new when failing, unchanged when healthy.
@@ -385,12 +386,7 @@ mod tests {
 
     #[test]
     fn verdict_change_alone_is_changed() {
-        let b = Baseline::from_reports(vec![rep(
-            "h",
-            Some("192.0.2.1"),
-            T0,
-            &[EXPIRED, FILTERED],
-        )]);
+        let b = Baseline::from_reports(vec![rep("h", Some("192.0.2.1"), T0, &[EXPIRED, FILTERED])]);
         // Same code set, other primary finding.
         let (c, first) = b.classify(&rep("h", Some("192.0.2.1"), T1, &[FILTERED, EXPIRED]));
         assert_eq!(c, Change::Changed);
@@ -399,7 +395,8 @@ mod tests {
 
     #[test]
     fn key_ignores_host_case_and_trailing_dot() {
-        let b = Baseline::from_reports(vec![rep("Web01.Corp.", Some("192.0.2.1"), T0, &[FILTERED])]);
+        let b =
+            Baseline::from_reports(vec![rep("Web01.Corp.", Some("192.0.2.1"), T0, &[FILTERED])]);
         let (c, _) = b.classify(&rep("web01.corp", Some("192.0.2.1"), T1, &[FILTERED]));
         assert_eq!(c, Change::Unchanged);
         // Another port is another row.

@@ -78,7 +78,11 @@ fn num(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -278,7 +282,13 @@ mod tests {
     const NOW: &str = "2026-03-01T02:00:00Z";
     const NOW_UNIX: i64 = 1_772_330_400;
 
-    fn rep(host: &str, addr: Option<&str>, tcp: Option<TcpStatus>, verdict: &str, sev: Severity) -> HostReport {
+    fn rep(
+        host: &str,
+        addr: Option<&str>,
+        tcp: Option<TcpStatus>,
+        verdict: &str,
+        sev: Severity,
+    ) -> HostReport {
         HostReport {
             record: ProbeRecord {
                 target: TargetInfo {
@@ -328,25 +338,61 @@ mod tests {
     fn fleet() -> Vec<HostReport> {
         vec![
             with_cert(
-                rep("web01", Some("192.0.2.1"), Some(TcpStatus::Open), "ok", Severity::Ok),
+                rep(
+                    "web01",
+                    Some("192.0.2.1"),
+                    Some(TcpStatus::Open),
+                    "ok",
+                    Severity::Ok,
+                ),
                 200,
             ),
             with_cert(
-                rep("web02", Some("192.0.2.2"), Some(TcpStatus::Open), "cert-expiring", Severity::Warn),
+                rep(
+                    "web02",
+                    Some("192.0.2.2"),
+                    Some(TcpStatus::Open),
+                    "cert-expiring",
+                    Severity::Warn,
+                ),
                 5,
             ),
             with_cert(
-                rep("web03", Some("2001:db8::3"), Some(TcpStatus::Open), "cert-expiring", Severity::Warn),
+                rep(
+                    "web03",
+                    Some("2001:db8::3"),
+                    Some(TcpStatus::Open),
+                    "cert-expiring",
+                    Severity::Warn,
+                ),
                 20,
             ),
             with_cert(
-                rep("web04", Some("192.0.2.4"), Some(TcpStatus::Open), "cert-expired", Severity::Warn),
+                rep(
+                    "web04",
+                    Some("192.0.2.4"),
+                    Some(TcpStatus::Open),
+                    "cert-expired",
+                    Severity::Warn,
+                ),
                 -3,
             ),
-            rep("db01", Some("192.0.2.5"), Some(TcpStatus::Filtered), "port-filtered", Severity::Fail),
+            rep(
+                "db01",
+                Some("192.0.2.5"),
+                Some(TcpStatus::Filtered),
+                "port-filtered",
+                Severity::Fail,
+            ),
             rep("gone", None, None, "dns-nxdomain", Severity::Fail),
             // Hostile inventory text in a label value.
-            rep("we\"ird\\host\nx", Some("192.0.2.7"), Some(TcpStatus::Refused), "port-closed", Severity::Fail),
+            rep(
+                "we\"ird\\host\nx",
+                Some("192.0.2.7"),
+                Some(TcpStatus::Refused),
+                "port-closed",
+                Severity::Fail,
+            ),
         ]
     }
 
@@ -371,7 +417,10 @@ mod tests {
         has("rdpsweep_hosts_by_severity{severity=\"fail\"} 3");
         has("rdpsweep_hosts_by_severity{severity=\"info\"} 0");
         has("rdpsweep_scan_duration_seconds 12.5");
-        has(&format!("rdpsweep_last_run_timestamp_seconds {}", NOW_UNIX + 12));
+        has(&format!(
+            "rdpsweep_last_run_timestamp_seconds {}",
+            NOW_UNIX + 12
+        ));
         has("rdpsweep_certificates_expiring{within_days=\"7\"} 1");
         has("rdpsweep_certificates_expiring{within_days=\"30\"} 2");
         has("rdpsweep_certificates_expired 1");
@@ -382,7 +431,9 @@ mod tests {
         has("rdpsweep_host_up{host=\"db01\",address=\"192.0.2.5\",port=\"3389\"} 0");
         has("rdpsweep_host_up{host=\"gone\",address=\"\",port=\"3389\"} 0");
         has("rdpsweep_host_up{host=\"web03\",address=\"2001:db8::3\",port=\"3389\"} 1");
-        has("rdpsweep_host_up{host=\"we\\\"ird\\\\host\\nx\",address=\"192.0.2.7\",port=\"3389\"} 0");
+        has(
+            "rdpsweep_host_up{host=\"we\\\"ird\\\\host\\nx\",address=\"192.0.2.7\",port=\"3389\"} 0",
+        );
         // No sample carries a timestamp (a third field): the textfile collector rejects them.
         for l in text.lines().filter(|l| !l.starts_with('#')) {
             let value = l.rsplit(' ').next().unwrap();
@@ -456,47 +507,71 @@ print(json.dumps(out))
             "parser rejected:\n{text}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let samples: Vec<(String, String, String, BTreeMap<String, String>, f64)> =
-            serde_json::from_slice(&out.stdout).unwrap();
+        // (family, type, sample name, labels, value)
+        type Sample = (String, String, String, BTreeMap<String, String>, f64);
+        let samples: Vec<Sample> = serde_json::from_slice(&out.stdout).unwrap();
         let find = |name: &str, labels: &[(&str, &str)]| -> Option<f64> {
             samples
                 .iter()
                 .find(|s| {
                     s.2 == name
                         && labels.len() == s.3.len()
-                        && labels.iter().all(|(k, v)| s.3.get(*k).map(String::as_str) == Some(*v))
+                        && labels
+                            .iter()
+                            .all(|(k, v)| s.3.get(*k).map(String::as_str) == Some(*v))
                 })
                 .map(|s| s.4)
         };
         assert!(samples.iter().all(|s| s.1 == "gauge"));
-        assert_eq!(find("rdpsweep_hosts", &[("verdict", "cert-expiring")]), Some(2.0));
-        assert_eq!(find("rdpsweep_hosts_by_severity", &[("severity", "warn")]), Some(3.0));
+        assert_eq!(
+            find("rdpsweep_hosts", &[("verdict", "cert-expiring")]),
+            Some(2.0)
+        );
+        assert_eq!(
+            find("rdpsweep_hosts_by_severity", &[("severity", "warn")]),
+            Some(3.0)
+        );
         assert_eq!(find("rdpsweep_scan_duration_seconds", &[]), Some(12.5));
-        assert_eq!(find("rdpsweep_certificates_expiring", &[("within_days", "30")]), Some(2.0));
+        assert_eq!(
+            find("rdpsweep_certificates_expiring", &[("within_days", "30")]),
+            Some(2.0)
+        );
         // The escaped host comes back byte for byte.
         assert_eq!(
             find(
                 "rdpsweep_host_up",
-                &[("host", "we\"ird\\host\nx"), ("address", "192.0.2.7"), ("port", "3389")]
+                &[
+                    ("host", "we\"ird\\host\nx"),
+                    ("address", "192.0.2.7"),
+                    ("port", "3389")
+                ]
             ),
             Some(0.0)
         );
         assert_eq!(
             find(
                 "rdpsweep_certificate_expiry_timestamp_seconds",
-                &[("host", "web04"), ("address", "192.0.2.4"), ("port", "3389")]
+                &[
+                    ("host", "web04"),
+                    ("address", "192.0.2.4"),
+                    ("port", "3389")
+                ]
             ),
             Some((NOW_UNIX - 3 * 86_400) as f64)
         );
         // Every row has a host_up series (7 rows, 7 distinct endpoints).
-        assert_eq!(samples.iter().filter(|s| s.2 == "rdpsweep_host_up").count(), 7);
+        assert_eq!(
+            samples.iter().filter(|s| s.2 == "rdpsweep_host_up").count(),
+            7
+        );
     }
 
     #[test]
     fn sink_writes_atomically() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rdpsweep.prom");
-        let mut s: Box<dyn Sink> = Box::new(MetricsSink::create(&Output::File(path.clone())).unwrap());
+        let mut s: Box<dyn Sink> =
+            Box::new(MetricsSink::create(&Output::File(path.clone())).unwrap());
         for r in fleet() {
             s.write(&r).unwrap();
         }
