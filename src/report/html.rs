@@ -450,7 +450,7 @@ fn cells(r: &HostReport, now: i64) -> [Cell; 6] {
         Some(t) => {
             let text = match t.status {
                 TcpStatus::Open => "open".into(),
-                TcpStatus::Refused => "refused (RST)".into(),
+                TcpStatus::Refused => "refused".into(),
                 TcpStatus::Filtered => "filtered".into(),
                 TcpStatus::Unreachable => "unreachable".into(),
                 TcpStatus::Error => match &t.error {
@@ -1429,7 +1429,7 @@ impl Collector {
                 w,
                 "<details{}><summary>{} endpoint{} expired or expiring within {} days</summary>\n\
                  <table class=\"mini\"><thead><tr><th scope=\"col\">Host</th><th scope=\"col\">Address</th>\
-                 <th scope=\"col\">Expiry</th><th scope=\"col\">Not after</th><th scope=\"col\">Subject</th></tr></thead><tbody>\n",
+                 <th scope=\"col\">Expiry</th><th scope=\"col\">Not after</th></tr></thead><tbody>\n",
                 if certs.len() <= 8 { " open" } else { "" },
                 fmt_n(certs.len() as u64),
                 if certs.len() == 1 { "" } else { "s" },
@@ -1437,10 +1437,7 @@ impl Collector {
             )?;
             for c in certs.iter().take(LIST_CAP) {
                 let (sev, when) = if c.days < 0 {
-                    (
-                        Severity::Fail,
-                        format!("expired {} d ago", c.days.saturating_neg()),
-                    )
+                    (Severity::Fail, format!("{} d ago", c.days.saturating_neg()))
                 } else if c.days <= HORIZON[1] {
                     (Severity::Warn, format!("in {} d", c.days))
                 } else {
@@ -1448,7 +1445,7 @@ impl Collector {
                 };
                 writeln!(
                     w,
-                    "<tr><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td class=\"subj\" title=\"{subj}\">{subj}</td></tr>",
+                    "<tr><td title=\"{subj}\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td></tr>",
                     host_port(&c.host, c.port),
                     esc(&c.address),
                     sev_pill(sev, &when),
@@ -1552,19 +1549,19 @@ fn col_css(cols: &[(String, String)]) -> String {
     let weight = |id: &str| -> f64 {
         match id {
             // Roughly the pixels each column's usual content needs at the table's font size.
-            "change" => 84.0,
-            "host" => 190.0,
+            "change" => 92.0,
+            "host" => 176.0,
             "addr" => 92.0,
-            "dns" => 90.0,
-            "tcp" => 72.0,
-            "rdp" => 112.0,
+            "dns" => 96.0,
+            "tcp" => 80.0,
+            "rdp" => 122.0,
             "tls" => 96.0,
             "cert" => 135.0,
-            "nla" => 180.0,
-            "verdict" => 155.0,
-            "site" => 48.0,
-            "owner" => 66.0,
-            _ => 56.0,
+            "nla" => 175.0,
+            "verdict" => 150.0,
+            "site" => 46.0,
+            "owner" => 62.0,
+            _ => 54.0,
         }
     };
     let total: f64 = cols.iter().map(|(id, _)| weight(id)).sum::<f64>().max(1.0);
@@ -1777,9 +1774,9 @@ table.mini th{text-align:left;font-size:11px;text-transform:uppercase;letter-spa
 table.mini td{border-bottom:1px solid var(--line2);padding:4px 6px;vertical-align:top}
 table.mini .r{text-align:right;font-variant-numeric:tabular-nums}
 .horizon table{table-layout:fixed}
-.horizon th:nth-child(1){width:33%}.horizon th:nth-child(2){width:19%}.horizon th:nth-child(3){width:22%}.horizon th:nth-child(4){width:13%}
+.horizon th:nth-child(1){width:38%}.horizon th:nth-child(2){width:20%}.horizon th:nth-child(3){width:24%}
 .horizon td{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.subj{color:var(--muted)}
+.horizon td:last-child{overflow:visible}
 .good{color:var(--ok-fg);margin:0 0 6px}
 .matrix>h2{font-size:16px;margin:4px 0 8px}
 .toolbar{position:sticky;top:0;z-index:3;display:flex;flex-wrap:wrap;align-items:center;gap:8px 12px;padding:8px 12px;background:var(--card);border:1px solid var(--line);border-radius:10px 10px 0 0}
@@ -1896,6 +1893,7 @@ try {
   if (td) td.textContent = 'The embedded data could not be read: ' + e.message;
   return;
 }
+const tJson = performance.now();
 const SEV = ['ok', 'info', 'warn', 'fail'];
 const ICON = ['\u2713', '\u2139', '\u26A0', '\u2716'];
 const CH = ['new', 'changed', 'fixed', 'gone', 'unchanged'];
@@ -1916,7 +1914,7 @@ const sv = (v) => (typeof v === 'number' ? (S[v] ?? '') : (v ?? ''));
 const OVERSCAN = 12;
 const fmt = (n) => n.toLocaleString('en-US');
 
-// Precomputed per row: a natural-order host key and one lower-case search string.
+// What the first paint needs, per row: resolved cells and a natural-order host key.
 const natKey = (s) => String(s).toLowerCase().replace(/\d+/g, (m) => m.padStart(12, '0'));
 for (const r of rows) {
   r.x = Array.isArray(r.x) ? r.x : [];
@@ -1924,9 +1922,15 @@ for (const r of rows) {
   r.f = Array.isArray(r.f) ? r.f : [];
   r.d = Array.isArray(r.d) ? r.d : [];
   for (const c of r.c) { c[1] = sv(c[1]); if (c.length > 2) c[2] = sv(c[2]); }
+  r.hk = natKey(r.h);
+}
+const tParsed = performance.now();
+// The rest (details, one lower-case search string) is built in idle slices after the first
+// paint, or at once when a search or an expanded row needs it first.
+function indexRow(r) {
+  if (r.q !== undefined) return;
   for (const f of r.f) { f[3] = sv(f[3]); f[4] = sv(f[4]); }
   for (const d of r.d) d[1] = sv(d[1]);
-  r.hk = natKey(r.h);
   const parts = [r.h, r.a, r.si || '', r.ow || '', r.v, r.ch || '', r.fs || ''];
   for (const x of r.x) parts.push(x);
   for (const c of r.c) parts.push(c[1]);
@@ -1934,7 +1938,14 @@ for (const r of rows) {
   for (const d of r.d) parts.push(d[1]);
   r.q = parts.join('\n').toLowerCase();
 }
-const tParsed = performance.now();
+let indexed = 0;
+function indexAll() { for (; indexed < rows.length; indexed++) indexRow(rows[indexed]); }
+function indexSlice() {
+  const end = performance.now() + 8;
+  for (; indexed < rows.length && performance.now() < end; indexed++) indexRow(rows[indexed]);
+  if (indexed < rows.length) setTimeout(indexSlice, 0);
+  else window.rdpsweep.timings.indexedMs = performance.now() - t0;
+}
 
 // Sorting: `cmp` is the column's order (flipped by direction), `then` breaks ties in a fixed way.
 const str = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
@@ -2164,6 +2175,7 @@ function apply(fromHash) {
   const t = performance.now();
   sortAll();
   const terms = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+  if (terms.length) indexAll();
   const out = [];
   for (const i of sortedAll) if (pass(rows[i], terms)) out.push(i);
   view = out;
@@ -2252,7 +2264,8 @@ function cell(id, r, i) {
     case 'verdict': {
       const info = codes[r.v];
       const first = r.f[0];
-      return sevCell('verdict', r.s, r.v, (info ? info[2] : r.v) + (first && first[3] ? ' \u2014 ' + first[3] : ''));
+      const detail = first ? sv(first[3]) : '';
+      return sevCell('verdict', r.s, r.v, (info ? info[2] : r.v) + (detail ? ' \u2014 ' + detail : ''));
     }
     case 'site': return textCell(r.si);
     case 'owner': return textCell(r.ow);
@@ -2280,6 +2293,7 @@ function rowEl(i, p) {
 }
 function detailEl(i) {
   const r = rows[i];
+  indexRow(r);
   const tr = el('tr', 'dt');
   tr.dataset.i = String(i);
   const td = el('td');
@@ -2440,7 +2454,8 @@ syncControls();
 syncToolbarHeight();
 apply(true);
 const tReady = performance.now();
-window.rdpsweep.timings = { parseMs: tParsed - t0, firstRenderMs: tReady - tParsed, scriptMs: tReady - t0 };
+window.rdpsweep.timings = { jsonMs: tJson - t0, indexMs: tParsed - tJson, firstRenderMs: tReady - tParsed, scriptMs: tReady - t0 };
+setTimeout(indexSlice, 0);
 performance.mark('rdpsweep-ready');
 document.documentElement.dataset.ready = '1';
 })();
