@@ -158,6 +158,10 @@ pub fn script_safe_json(json: &str) -> String {
 
 /// At most `max` characters (on a char boundary), with an ellipsis when cut.
 fn clip(s: &str, max: usize) -> String {
+    // Fast path: no more bytes than the limit means no more characters either.
+    if s.len() <= max {
+        return s.to_string();
+    }
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", s.get(..i).unwrap_or("")),
         None => s.to_string(),
@@ -214,6 +218,11 @@ const MAX_SHARED: usize = 200_000;
 impl Interner {
     /// The value as a table index (a JSON number), or inline text once the table is full.
     fn val(&mut self, s: &str, max: usize) -> serde_json::Value {
+        if s.len() <= max
+            && let Some(&i) = self.index.get(s)
+        {
+            return i.into();
+        }
         let s = clip(s, max);
         if let Some(&i) = self.index.get(&s) {
             return i.into();
