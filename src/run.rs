@@ -288,7 +288,7 @@ fn open_sinks(cfg: &ScanConfig, extras: &[String]) -> Result<Vec<Box<dyn Sink>>,
 pub fn open_sinks_for(
     csv: &Option<Output>,
     jsonl: &Option<Output>,
-    _html: &Option<Output>,
+    html: &Option<Output>,
     metrics: &Option<Output>,
     extras: &[String],
 ) -> Result<Vec<Box<dyn Sink>>, String> {
@@ -304,6 +304,11 @@ pub fn open_sinks_for(
     }
     if let Some(o) = jsonl {
         let s = crate::report::jsonl::JsonlSink::create(o)
+            .map_err(|e| format!("cannot write {}: {e}", name(o)))?;
+        sinks.push(Box::new(s));
+    }
+    if let Some(o) = html {
+        let s = crate::report::html::HtmlSink::create(o, extras)
             .map_err(|e| format!("cannot write {}: {e}", name(o)))?;
         sinks.push(Box::new(s));
     }
@@ -344,7 +349,7 @@ pub fn lab_scan_config(
         ca_bundle: Some(ca.to_path_buf()),
         csv: Some(Output::File(out.join("rdpsweep.csv"))),
         jsonl: Some(Output::File(out.join("rdpsweep.jsonl"))),
-        html: None,
+        html: Some(Output::File(out.join("rdpsweep.html"))),
         metrics: None,
         baseline: None,
         fail_on: FailOn::Never,
@@ -393,7 +398,12 @@ fn demo_cmd(args: &DemoArgs) -> ExitCode {
                 if !args.quiet {
                     print_summary(&out);
                     eprintln!("rdpsweep: demo reports in {}:", args.out.display());
-                    for f in ["rdpsweep.csv", "rdpsweep.jsonl", "lab-inventory.csv"] {
+                    for f in [
+                        "rdpsweep.html",
+                        "rdpsweep.csv",
+                        "rdpsweep.jsonl",
+                        "lab-inventory.csv",
+                    ] {
                         eprintln!("  {}", args.out.join(f).display());
                     }
                 }

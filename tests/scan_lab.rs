@@ -333,7 +333,12 @@ fn readme_demo_command_writes_reports() {
         "demo failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for f in ["rdpsweep.csv", "rdpsweep.jsonl", "lab-inventory.csv"] {
+    for f in [
+        "rdpsweep.html",
+        "rdpsweep.csv",
+        "rdpsweep.jsonl",
+        "lab-inventory.csv",
+    ] {
         let p = out_dir.join(f);
         assert!(
             p.metadata().map(|m| m.len() > 100).unwrap_or(false),

@@ -72,6 +72,19 @@ impl Change {
         }
     }
 
+    /// The inverse of `as_str` (rows read back from JSON Lines carry the string).
+    pub fn parse(s: &str) -> Option<Change> {
+        [
+            Change::New,
+            Change::Fixed,
+            Change::Changed,
+            Change::Unchanged,
+            Change::Gone,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+
     /// Display order: what needs attention first.
     pub fn rank(self) -> u8 {
         match self {

@@ -509,6 +509,7 @@ print(json.dumps(out))
             "parser rejected:\n{text}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // (family, type, sample name, labels, value)
         type Sample = (String, String, String, BTreeMap<String, String>, f64);
         let samples: Vec<Sample> = serde_json::from_slice(&out.stdout).unwrap();
         let find = |name: &str, labels: &[(&str, &str)]| -> Option<f64> {

@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod csv;
+pub mod html;
 pub mod jsonl;
 pub mod metrics;
 
