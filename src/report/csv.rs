@@ -86,7 +86,11 @@ fn first_error(r: &HostReport) -> String {
     if let Some(e) = rec.tcp.as_ref().and_then(|t| t.error.clone()) {
         return e;
     }
-    if let Some(e) = rec.tls.as_ref().and_then(|t| t.error.clone()) {
+    // A legacy server's handshake worked through the fallback: why rustls refused is not an error.
+    let tls_failed = rec.tls.as_ref().filter(|t| {
+        !matches!(t.status, crate::model::TlsStatus::Ok | crate::model::TlsStatus::LegacyHello)
+    });
+    if let Some(e) = tls_failed.and_then(|t| t.error.clone()) {
         return e;
     }
     if let Some(e) = rec.credssp.as_ref().and_then(|c| c.error.clone()) {
