@@ -113,12 +113,18 @@ impl Pki {
         let subject = match kind {
             // A name that belongs to another machine (a certificate copied between servers).
             CertKind::WrongName => "other-server.lab.test".to_string(),
+            CertKind::HostileSubject => "<script>alert(1)</script>".to_string(),
             _ => name.unwrap_or(&ip_text).to_string(),
         };
         params.distinguished_name = rcgen::DistinguishedName::new();
         params
             .distinguished_name
             .push(DnType::CommonName, subject.clone());
+        if kind == CertKind::HostileSubject {
+            params
+                .distinguished_name
+                .push(DnType::OrganizationName, "=HYPERLINK(\"http://x\",\"y\")");
+        }
         let mut sans = Vec::new();
         match kind {
             CertKind::WrongName => {

@@ -69,6 +69,9 @@ pub enum CertKind {
     SelfSigned,
     /// Valid, but carrying a 100 KiB extension (hostile: above every client's message cap).
     Huge,
+    /// Valid (lab CA, SAN = the host's name), but the subject CN is `<script>alert(1)</script>`
+    /// and the O is a spreadsheet formula: for the report-injection tests.
+    HostileSubject,
 }
 
 /// What happens after a CC that selected SSL or HYBRID.
@@ -257,7 +260,7 @@ impl Behavior {
                         {
                             "downgrade-possible"
                         }
-                        CertKind::Valid => match h.nla {
+                        CertKind::Valid | CertKind::HostileSubject => match h.nla {
                             NlaMode::Patched => "ok",
                             NlaMode::Unpatched => "credssp-unpatched",
                             NlaMode::NameMismatch => "name-mismatch",

@@ -88,7 +88,10 @@ fn first_error(r: &HostReport) -> String {
     }
     // A legacy server's handshake worked through the fallback: why rustls refused is not an error.
     let tls_failed = rec.tls.as_ref().filter(|t| {
-        !matches!(t.status, crate::model::TlsStatus::Ok | crate::model::TlsStatus::LegacyHello)
+        !matches!(
+            t.status,
+            crate::model::TlsStatus::Ok | crate::model::TlsStatus::LegacyHello
+        )
     });
     if let Some(e) = tls_failed.and_then(|t| t.error.clone()) {
         return e;
