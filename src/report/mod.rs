@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod jsonl;
+pub mod merge;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
