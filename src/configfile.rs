@@ -295,9 +295,8 @@ fn set_key(cfg: &mut FileConfig, c: &Ctx<'_>, v: &Spanned<DeValue<'_>>) -> Resul
         "dns_servers" => {
             let mut out = Vec::new();
             for (s, at) in c.strings(v)? {
-                crate::resolve::parse_dns_server(&s).map_err(|e| {
-                    format!("{}:{}: dns_servers: {e}", c.name, line_of(c.text, at))
-                })?;
+                crate::resolve::parse_dns_server(&s)
+                    .map_err(|e| format!("{}:{}: dns_servers: {e}", c.name, line_of(c.text, at)))?;
                 out.push(s);
             }
             cfg.dns_servers = Some(out);
@@ -495,9 +494,15 @@ mod tests {
     #[test]
     fn unknown_key_names_its_line_and_a_suggestion() {
         let e = p("port = 3389\n\n# comment\nrat = 5\n").unwrap_err();
-        assert_eq!(e, "rdpsweep.toml:4: unknown key \"rat\" (did you mean \"rate\"?)");
+        assert_eq!(
+            e,
+            "rdpsweep.toml:4: unknown key \"rat\" (did you mean \"rate\"?)"
+        );
         let e = p("[scan]\nrate = 5\n").unwrap_err();
-        assert!(e.starts_with("rdpsweep.toml:1: unknown key \"scan\""), "{e}");
+        assert!(
+            e.starts_with("rdpsweep.toml:1: unknown key \"scan\""),
+            "{e}"
+        );
         assert!(e.contains("top level"), "{e}");
     }
 

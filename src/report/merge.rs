@@ -181,7 +181,10 @@ mod tests {
         assert_eq!(m1[0].verdict, "ok");
         // A time that does not parse loses to any real one.
         let junk = report("a", Some("10.0.0.1"), "yesterday", "tcp-error");
-        assert_eq!(merge_reports(vec![junk, old.clone()])[0].verdict, "port-closed");
+        assert_eq!(
+            merge_reports(vec![junk, old.clone()])[0].verdict,
+            "port-closed"
+        );
     }
 
     #[test]
