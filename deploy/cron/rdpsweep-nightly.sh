@@ -69,6 +69,8 @@ done
 command -v "$bin" >/dev/null 2>&1 || die "rdpsweep not found ('$bin'): install it or set RDPSWEEP_BIN"
 mkdir -p "$root" || die "cannot create $root"
 root="$(cd "$root" && pwd)"
+# For RDPSWEEP_BIN=rdpsweep-docker, which mounts this folder into the container.
+export RDPSWEEP_NIGHTLY_ROOT="$root"
 
 # One run at a time: a slow night must not overlap the next one.
 exec 9>"$root/.lock"
