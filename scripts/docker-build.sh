@@ -70,7 +70,7 @@ case "${1:-}" in
     stub_sources
     cargo build "${CARGO_FLAGS[@]}"
     mkdir -p out/data
-    # Debug info and symbols are 3/4 of the file; the image only needs the code.
+    # Line tables and symbols serve backtraces on a developer machine; the image ships the code.
     strip --strip-all -o out/rdpsweep "$target_dir/release/rdpsweep"
     out/rdpsweep --version
     ;;

@@ -434,7 +434,11 @@ async fn nightly_wrapper_keeps_dated_runs_and_fails_only_on_new_failures() {
     let root = dir.path().join("runs");
     let inv = dir.path().join("fleet.csv");
     let help = Command::new(BIN).args(["scan", "--help"]).output().unwrap();
-    let has_baseline = String::from_utf8_lossy(&help.stdout).contains("--baseline");
+    // As the wrapper decides: a help line that defines the flag, not prose that mentions it.
+    let has_baseline = String::from_utf8_lossy(&help.stdout).lines().any(|l| {
+        let t = l.trim_start();
+        t.starts_with("--baseline ") || t.starts_with("--baseline=") || t == "--baseline"
+    });
 
     // Night 1: a healthy host and a closed port. Without a previous run, the failure is new.
     std::fs::write(
