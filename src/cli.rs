@@ -32,6 +32,8 @@ pub enum Command {
     Lab(LabArgs),
     /// Rebuild reports (CSV, HTML, metrics, JSON Lines) from a saved scan, without scanning again.
     Report(ReportArgs),
+    /// Merge the JSON Lines of several scans (e.g. shards) into one fleet report.
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -122,8 +124,17 @@ pub struct ScanArgs {
     pub max_targets: u64,
 
     /// Report bad inventory lines as warnings and scan the rest (default: exit 2 on the first).
-    #[arg(long, env = "RDPSWEEP_SKIP_BAD_LINES")]
+    #[arg(long, env = "RDPSWEEP_SKIP_BAD_LINES", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub skip_bad_lines: bool,
+
+    /// Scan only shard K of N (0-based, e.g. 0/4): a stable hash of host and port picks each
+    /// target's shard, so N machines (a Kubernetes Indexed Job) split one inventory.
+    #[arg(long, value_name = "K/N", env = "RDPSWEEP_SHARD", value_parser = crate::shard::parse_shard)]
+    pub shard: Option<(u32, u32)>,
+
+    /// Read settings from a TOML file (flags and RDPSWEEP_* variables override it).
+    #[arg(long, value_name = "FILE", env = "RDPSWEEP_CONFIG")]
+    pub config: Option<PathBuf>,
 
     /// Days before expiry at which a certificate gets `cert-expiring`.
     #[arg(long, default_value_t = 30, env = "RDPSWEEP_EXPIRY_WARN")]
@@ -159,7 +170,7 @@ pub struct ScanArgs {
     pub fail_on: String,
 
     /// Only errors on stderr (no summary, no progress).
-    #[arg(short, long, env = "RDPSWEEP_QUIET")]
+    #[arg(short, long, env = "RDPSWEEP_QUIET", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub quiet: bool,
 
     /// More detail on stderr (-v: per-host results, -vv: protocol debug).
@@ -179,6 +190,31 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
     /// Write JSON Lines here (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Write the HTML matrix here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write Prometheus metrics here.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Exit status threshold, as for `scan`.
+    #[arg(long, default_value = "fail")]
+    pub fail_on: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON Lines files to merge (rows deduplicated by host, port and address; newest wins).
+    #[arg(value_name = "SCAN.jsonl", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Previous merged scan to diff against.
+    #[arg(long, value_name = "PREVIOUS.jsonl")]
+    pub baseline: Option<PathBuf>,
+    /// Write CSV here (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write the merged JSON Lines here (`-` = stdout).
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
     /// Write the HTML matrix here.

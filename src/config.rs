@@ -72,6 +72,8 @@ pub struct ScanConfig {
     pub dns_rate: u32,
     pub max_targets: u64,
     pub skip_bad_lines: bool,
+    /// (K, N): scan only shard K of N.
+    pub shard: Option<(u32, u32)>,
     pub expiry_warn_days: u32,
     pub ca_bundle: Option<PathBuf>,
     pub csv: Option<Output>,
@@ -147,9 +149,7 @@ impl ScanConfig {
                 b.display()
             ));
         }
-        if fail_on == FailOn::New && a.baseline.is_none() {
-            return Err("--fail-on new needs --baseline PREVIOUS.jsonl".into());
-        }
+
         Ok(ScanConfig {
             cli_targets: a.targets.clone(),
             inventories: a.inventory.clone(),
@@ -168,6 +168,7 @@ impl ScanConfig {
             dns_rate: a.dns_rate,
             max_targets: a.max_targets,
             skip_bad_lines: a.skip_bad_lines,
+            shard: a.shard,
             expiry_warn_days: a.expiry_warn,
             ca_bundle: a.ca_bundle.clone(),
             csv,

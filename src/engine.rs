@@ -228,10 +228,15 @@ impl RowWriter {
             let (change, since) = b.classify(&r);
             r.change = Some(change.as_str().to_string());
             r.first_seen_failing = since;
-            if change == Change::New {
-                self.stats.new_failures += 1;
-            }
             self.seen.insert(baseline::key(&r));
+        }
+        // Without any baseline (a first run) every failing row is new.
+        let new = match r.change.as_deref() {
+            Some(c) => c == Change::New.as_str(),
+            None => baseline::is_failing(r.severity),
+        };
+        if new {
+            self.stats.new_failures += 1;
         }
         self.emit(&r);
     }

@@ -6,6 +6,7 @@
 pub mod cert;
 pub mod cli;
 pub mod config;
+pub mod configfile;
 pub mod diagnose;
 pub mod engine;
 pub mod inventory;
@@ -16,5 +17,6 @@ pub mod rdp;
 pub mod report;
 pub mod resolve;
 pub mod run;
+pub mod shard;
 pub mod target;
 pub mod tls;

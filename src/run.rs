@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
 use tokio::sync::watch;
 
 use crate::cert::TrustStore;
@@ -24,12 +23,30 @@ pub const EXIT_SETUP: u8 = 2;
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     match cli.command {
-        Command::Scan(args) => scan_cmd(&args),
+        Command::Scan(mut args) => {
+            // --config fills only what flags and RDPSWEEP_* variables left at their defaults.
+            if let Some(path) = args.config.clone() {
+                let file = match crate::configfile::load(&path) {
+                    Ok(f) => f,
+                    Err(e) => return setup_error(e),
+                };
+                if let Some(m) = matches.subcommand_matches("scan") {
+                    crate::configfile::apply(&file, &mut args, crate::configfile::from_default(m));
+                }
+            }
+            scan_cmd(&args)
+        }
         Command::Demo(args) => demo_cmd(&args),
         Command::Lab(args) => lab_cmd(&args),
         Command::Report(args) => report_cmd(&args),
+        Command::Merge(args) => merge_cmd(&args),
     }
 }
 
@@ -240,7 +257,10 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Out
         started_at: crate::probe::now_rfc3339(),
         baseline,
     };
-    let stream = WarnOnSkip { inner: targets };
+    let stream = WarnOnSkip {
+        inner: targets,
+        shard: cfg.shard,
+    };
     engine::run(
         opts,
         stream,
@@ -255,17 +275,28 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Out
 /// Surfaces --skip-bad-lines warnings as they happen.
 struct WarnOnSkip {
     inner: Targets,
+    shard: Option<(u32, u32)>,
+}
+
+/// Whether a target belongs to this run's shard (always, without --shard).
+fn in_my_shard(shard: Option<(u32, u32)>, t: &crate::target::Target) -> bool {
+    shard.is_none_or(|(k, n)| crate::shard::in_shard(&t.host.to_string(), t.port, k, n))
 }
 
 impl Iterator for WarnOnSkip {
     type Item = Result<crate::target::Target, crate::inventory::InventoryError>;
     fn next(&mut self) -> Option<Self::Item> {
-        let item = self.inner.next();
-        // Drained whatever --skip-bad-lines says: an empty inventory warns too.
-        for w in self.inner.take_warnings() {
-            eprintln!("rdpsweep: warning: {w}");
+        loop {
+            let item = self.inner.next();
+            // Drained whatever --skip-bad-lines says: an empty inventory warns too.
+            for w in self.inner.take_warnings() {
+                eprintln!("rdpsweep: warning: {w}");
+            }
+            match &item {
+                Some(Ok(t)) if !in_my_shard(self.shard, t) => continue,
+                _ => return item,
+            }
         }
-        item
     }
 }
 
@@ -274,8 +305,10 @@ fn prevalidate(cfg: &ScanConfig, opts: &InventoryOptions) -> Result<u64, String>
         Targets::open(&cfg.cli_targets, &cfg.inventories, opts).map_err(|e| e.to_string())?;
     let mut n = 0u64;
     for item in t.by_ref() {
-        item.map_err(|e| e.to_string())?;
-        n += 1;
+        let t = item.map_err(|e| e.to_string())?;
+        if in_my_shard(cfg.shard, &t) {
+            n += 1;
+        }
     }
     Ok(n)
 }
@@ -345,6 +378,7 @@ pub fn lab_scan_config(
         dns_rate: 0,
         max_targets: 65_536,
         skip_bad_lines: false,
+        shard: None,
         expiry_warn_days: 30,
         ca_bundle: Some(ca.to_path_buf()),
         csv: Some(Output::File(out.join("rdpsweep.csv"))),
@@ -516,8 +550,46 @@ pub fn write_saved(
 }
 
 fn report_cmd(args: &crate::cli::ReportArgs) -> ExitCode {
+    let outs = SavedOutputs {
+        baseline: &args.baseline,
+        csv: &args.csv,
+        jsonl: &args.jsonl,
+        html: &args.html,
+        metrics: &args.metrics,
+        fail_on: &args.fail_on,
+    };
+    rewrite_saved(&outs, || crate::report::jsonl::read_reports(&args.from))
+}
+
+fn merge_cmd(args: &crate::cli::MergeArgs) -> ExitCode {
+    let outs = SavedOutputs {
+        baseline: &args.baseline,
+        csv: &args.csv,
+        jsonl: &args.jsonl,
+        html: &args.html,
+        metrics: &args.metrics,
+        fail_on: &args.fail_on,
+    };
+    rewrite_saved(&outs, || crate::report::merge::merge(&args.inputs))
+}
+
+/// The output flags `report` and `merge` share.
+struct SavedOutputs<'a> {
+    baseline: &'a Option<PathBuf>,
+    csv: &'a Option<PathBuf>,
+    jsonl: &'a Option<PathBuf>,
+    html: &'a Option<PathBuf>,
+    metrics: &'a Option<PathBuf>,
+    fail_on: &'a str,
+}
+
+/// Write saved rows (one scan, or several merged) to the requested outputs.
+fn rewrite_saved(
+    args: &SavedOutputs<'_>,
+    load: impl FnOnce() -> Result<Vec<crate::model::HostReport>, String>,
+) -> ExitCode {
     init_tracing(false, 0);
-    let fail_on = match FailOn::parse(&args.fail_on) {
+    let fail_on = match FailOn::parse(args.fail_on) {
         Ok(f) => f,
         Err(e) => return setup_error(e),
     };
@@ -546,34 +618,23 @@ fn report_cmd(args: &crate::cli::ReportArgs) -> ExitCode {
             return setup_error(e);
         }
     }
-    let reports = match crate::report::jsonl::read_reports(&args.from) {
+    let reports = match load() {
         Ok(r) => r,
         Err(e) => return setup_error(e),
     };
-    let baseline = match &args.baseline {
+    let baseline = match args.baseline {
         Some(p) => match crate::report::baseline::Baseline::load(p) {
             Ok(b) => Some(Arc::new(b)),
             Err(e) => return setup_error(e),
         },
         None => None,
     };
-    if fail_on == FailOn::New && baseline.is_none() && reports.iter().all(|r| r.change.is_none()) {
-        return setup_error("--fail-on new needs --baseline PREVIOUS.jsonl");
-    }
     let extras = extras_of(&reports);
     let sinks = match open_sinks_for(&csv, &jsonl, &html, &metrics, &extras) {
         Ok(s) => s,
         Err(e) => return setup_error(e),
     };
-    let had_baseline = baseline.is_some();
-    let saved_new = reports
-        .iter()
-        .filter(|r| r.change.as_deref() == Some("new"))
-        .count() as u64;
-    let mut outcome = write_saved(reports, sinks, baseline);
-    if !had_baseline {
-        outcome.new_failures = saved_new;
-    }
+    let outcome = write_saved(reports, sinks, baseline);
     let cfg_fail = ScanConfig {
         fail_on,
         ..lab_free_config()
@@ -601,6 +662,7 @@ fn lab_free_config() -> ScanConfig {
         dns_rate: 0,
         max_targets: 1,
         skip_bad_lines: false,
+        shard: None,
         expiry_warn_days: 30,
         ca_bundle: None,
         csv: None,

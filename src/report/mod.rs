@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod csv;
 pub mod html;
 pub mod jsonl;
+pub mod merge;
 pub mod metrics;
 
 use std::fs::File;

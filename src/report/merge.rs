@@ -1,0 +1,218 @@
+//! `rdpsweep merge`: the union of JSON Lines reports (shards of one scan, or re-runs).
+//!
+//! Rows are keyed by (host as written, port, address); an absent address (DNS gave none) is its
+//! own key. When the same key appears more than once, the row with the latest `scanned_at` wins;
+//! equal times are broken by the row's JSON text (the larger wins), so the choice never depends
+//! on file order. The result is sorted by (host, port, address, with no-address first), so
+//! `merge` is order-independent and idempotent: merging its own output again changes nothing.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::Summary;
+use crate::model::HostReport;
+
+/// The identity of a row.
+pub type RowKey = (String, u16, Option<IpAddr>);
+
+pub fn row_key(r: &HostReport) -> RowKey {
+    (
+        r.record.target.host.clone(),
+        r.record.target.port,
+        r.record.address,
+    )
+}
+
+/// Reads every file (JSON Lines written by `--jsonl`) and merges them; errors name file:line.
+pub fn merge(inputs: &[PathBuf]) -> Result<Vec<HostReport>, String> {
+    if inputs.is_empty() {
+        return Err("merge: name at least one JSON Lines file".into());
+    }
+    let mut all = Vec::new();
+    for p in inputs {
+        all.extend(super::jsonl::read_reports(p)?);
+    }
+    Ok(merge_reports(all))
+}
+
+/// The pure part of [`merge`]: dedupe by [`row_key`], keep the newest, sort by key.
+pub fn merge_reports(reports: impl IntoIterator<Item = HostReport>) -> Vec<HostReport> {
+    let mut by_key: BTreeMap<RowKey, (HostReport, Stamp)> = BTreeMap::new();
+    for r in reports {
+        let stamp = Stamp::of(&r);
+        match by_key.entry(row_key(&r)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert((r, stamp));
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                if stamp > o.get().1 {
+                    o.insert((r, stamp));
+                }
+            }
+        }
+    }
+    by_key.into_values().map(|(r, _)| r).collect()
+}
+
+/// Orders rows of one key: scan time first (unparseable times are older than any real one),
+/// then the serialized row, so ties are broken the same way whatever the input order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Stamp {
+    /// Unix time in nanoseconds; None when `scanned_at` is not RFC 3339.
+    at: Option<i128>,
+    /// The raw text, for rows whose time does not parse.
+    raw_at: String,
+    json: String,
+}
+
+impl Stamp {
+    fn of(r: &HostReport) -> Stamp {
+        Stamp {
+            at: parse_time(&r.record.scanned_at).map(|t| t.unix_timestamp_nanos()),
+            raw_at: r.record.scanned_at.clone(),
+            // Serializing a HostReport cannot fail (no maps with non-string keys); an empty
+            // string would only make the tie-break weaker, never panic.
+            json: serde_json::to_string(r).unwrap_or_default(),
+        }
+    }
+}
+
+fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+/// Scan-wide facts for the merged rows (HTML header, metrics): the earliest start, the span
+/// from it to the end of the last probe, distinct (host, port) targets, verdict counts.
+pub fn summary(reports: &[HostReport]) -> Summary {
+    let mut first: Option<OffsetDateTime> = None;
+    let mut last_end: Option<OffsetDateTime> = None;
+    let mut targets = std::collections::BTreeSet::new();
+    let mut verdicts: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in reports {
+        targets.insert((&r.record.target.host, r.record.target.port));
+        *verdicts.entry(r.verdict.as_str()).or_insert(0) += 1;
+        if let Some(t) = parse_time(&r.record.scanned_at) {
+            first = Some(first.map_or(t, |f| f.min(t)));
+            let dur = if r.record.duration_ms.is_finite() && r.record.duration_ms > 0.0 {
+                time::Duration::seconds_f64(r.record.duration_ms / 1000.0)
+            } else {
+                time::Duration::ZERO
+            };
+            let end = t.checked_add(dur).unwrap_or(t);
+            last_end = Some(last_end.map_or(end, |l| l.max(end)));
+        }
+    }
+    let mut verdicts: Vec<(String, u64)> = verdicts
+        .into_iter()
+        .map(|(v, n)| (v.to_string(), n))
+        .collect();
+    // Most frequent first; equal counts by code, so the order is stable.
+    verdicts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let started_at = first
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default();
+    let duration_s = match (first, last_end) {
+        (Some(f), Some(l)) if l > f => (l - f).as_seconds_f64(),
+        _ => 0.0,
+    };
+    Summary {
+        started_at,
+        duration_s,
+        targets: targets.len() as u64,
+        rows: reports.len() as u64,
+        interrupted: false,
+        verdicts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DnsOutcome, DnsStatus, ProbeRecord, Severity, TargetInfo};
+
+    fn report(host: &str, addr: Option<&str>, at: &str, verdict: &str) -> HostReport {
+        HostReport {
+            record: ProbeRecord {
+                target: TargetInfo {
+                    host: host.into(),
+                    port: 3389,
+                    source: "cli".into(),
+                    ..Default::default()
+                },
+                address: addr.map(|a| a.parse().unwrap()),
+                dns: DnsOutcome {
+                    status: DnsStatus::Literal,
+                    addresses: vec![],
+                    canonical: None,
+                    ptr: None,
+                    ms: None,
+                    error: None,
+                },
+                tcp: None,
+                rdp: None,
+                tls: None,
+                cert: None,
+                credssp: None,
+                connections: 0,
+                attempts: 1,
+                flaky: false,
+                deadline_hit: false,
+                scanned_at: at.into(),
+                duration_ms: 1500.0,
+            },
+            verdict: verdict.into(),
+            severity: Severity::Fail,
+            findings: vec![],
+        }
+    }
+
+    #[test]
+    fn latest_scan_wins_whatever_the_order() {
+        let old = report("a", Some("10.0.0.1"), "2026-01-01T00:00:00Z", "port-closed");
+        let new = report("a", Some("10.0.0.1"), "2026-01-02T00:00:00Z", "ok");
+        let m1 = merge_reports(vec![old.clone(), new.clone()]);
+        let m2 = merge_reports(vec![new.clone(), old.clone()]);
+        assert_eq!(m1, m2);
+        assert_eq!(m1.len(), 1);
+        assert_eq!(m1[0].verdict, "ok");
+        // A time that does not parse loses to any real one.
+        let junk = report("a", Some("10.0.0.1"), "yesterday", "tcp-error");
+        assert_eq!(
+            merge_reports(vec![junk, old.clone()])[0].verdict,
+            "port-closed"
+        );
+    }
+
+    #[test]
+    fn equal_times_break_ties_deterministically() {
+        let x = report("a", None, "2026-01-01T00:00:00Z", "dns-nxdomain");
+        let y = report("a", None, "2026-01-01T00:00:00Z", "dns-timeout");
+        let m1 = merge_reports(vec![x.clone(), y.clone()]);
+        let m2 = merge_reports(vec![y, x]);
+        assert_eq!(m1, m2);
+        assert_eq!(m1.len(), 1);
+    }
+
+    #[test]
+    fn summary_spans_the_rows() {
+        let rows = vec![
+            report("a", Some("10.0.0.1"), "2026-01-01T00:00:00Z", "ok"),
+            report("a", Some("10.0.0.2"), "2026-01-01T00:00:10Z", "ok"),
+            report("b", None, "2026-01-01T00:00:05Z", "dns-nxdomain"),
+        ];
+        let s = summary(&rows);
+        assert_eq!(s.started_at, "2026-01-01T00:00:00Z");
+        // Last probe starts at 10 s and lasts 1.5 s.
+        assert!((s.duration_s - 11.5).abs() < 1e-9, "{}", s.duration_s);
+        assert_eq!(s.targets, 2);
+        assert_eq!(s.rows, 3);
+        assert_eq!(
+            s.verdicts,
+            vec![("ok".to_string(), 2), ("dns-nxdomain".to_string(), 1)]
+        );
+    }
+}
