@@ -603,10 +603,10 @@ fn rewrite_saved(
         })
     };
     let (csv, jsonl, html, metrics) = (
-        out(&args.csv),
-        out(&args.jsonl),
-        out(&args.html),
-        out(&args.metrics),
+        out(args.csv),
+        out(args.jsonl),
+        out(args.html),
+        out(args.metrics),
     );
     if csv.is_none() && jsonl.is_none() && html.is_none() && metrics.is_none() {
         return setup_error(

@@ -167,6 +167,8 @@ mod tests {
             verdict: verdict.into(),
             severity: Severity::Fail,
             findings: vec![],
+            change: None,
+            first_seen_failing: None,
         }
     }
 
