@@ -1,0 +1,601 @@
+//! The hostile-server suite: the real binary scans lab hosts that misbehave on purpose (endless
+//! bytes, trickles, garbage after a valid CC, silence, resets at every phase, a 100 KiB
+//! certificate, malformed DER, NTLM offsets past the end, half-open FIN). Every one must give
+//! its finding within `--host-deadline`, in bounded memory (the scanner child's peak RSS, from
+//! `wait4`'s rusage), without a panic; and a 1,000-host fleet of nothing but hostile hosts must
+//! finish within the deadline plus slack.
+//!
+//! Zero-length and overlapping GCC blocks are tested on the MCS parser directly: the lab does not
+//! answer an MCS Connect-Initial with hostile blocks (its deep-probe server side is well-behaved).
+//!
+//! Each test has its own 127.88.N.0/24 block; loopback only.
+
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdpsweep::lab::{
+    Behavior, CertKind, Hostile, Lab, LabConfig, NlaMode, RdpHost, RdpPolicy, TlsMode,
+};
+use rdpsweep::model::HostReport;
+use rdpsweep::rdp::mcs::{self, McsReply};
+use rdpsweep::rdp::{Parse, x224};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rdpsweep");
+
+/// Per-phase timeout and host deadline the suite scans with.
+const TIMEOUT_S: u64 = 2;
+const DEADLINE_S: u64 = 8;
+/// Process start, trust store, DNS-free setup and output: generous for a loaded 2-core machine.
+const SLACK: Duration = Duration::from_secs(6);
+/// Peak RSS a one-host scan may reach, whatever the host sends (the baseline is ~20-30 MiB).
+const MAX_RSS_KIB: i64 = 128 * 1024;
+
+struct Measured {
+    code: Option<i32>,
+    stderr: String,
+    elapsed: Duration,
+    max_rss_kib: i64,
+}
+
+/// Run the scanner, reap it with `wait4` for its peak RSS, kill it if it outlives `limit`.
+///
+/// Linux carries `ru_maxrss` across `execve`, so the figure also covers this test process's
+/// memory at spawn time: an upper bound on the scanner's own peak, never an under-estimate.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std's Child cannot see
+fn run_measured(args: &[String], dir: &Path, limit: Duration) -> Measured {
+    let err_path = dir.join("stderr.txt");
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(File::create(dir.join("stdout.txt")).expect("stdout file"))
+        .stderr(File::create(&err_path).expect("stderr file"));
+    let t0 = Instant::now();
+    let child = cmd.spawn().expect("spawn rdpsweep");
+    let pid = i32::try_from(child.id()).expect("pid");
+    let done = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            while t0.elapsed() < limit {
+                if done.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !done.load(Ordering::SeqCst) {
+                // SAFETY: plain kill(2) on our own child, which has not been reaped yet.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        })
+    };
+    let mut status = 0i32;
+    // SAFETY: rusage is plain old data; wait4 fills it for our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: waits for our child only; both out-pointers are valid for the call.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "wait4: {e}");
+    }
+    done.store(true, Ordering::SeqCst);
+    let _ = watchdog.join();
+    let elapsed = t0.elapsed();
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Measured {
+        code,
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+        elapsed,
+        max_rss_kib: ru.ru_maxrss,
+    }
+}
+
+/// One scan at a time: each test measures time and memory, and the machine has two cores.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn scan_args(targets: &[String], dir: &Path, extra: &[&str]) -> Vec<String> {
+    scan_args_with(
+        targets,
+        dir,
+        &format!("{TIMEOUT_S}s"),
+        &format!("{DEADLINE_S}s"),
+        extra,
+    )
+}
+
+fn scan_args_with(
+    targets: &[String],
+    dir: &Path,
+    timeout: &str,
+    deadline: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut a: Vec<String> = vec!["scan".into()];
+    a.extend(targets.iter().cloned());
+    for s in [
+        "--rate",
+        "0",
+        "--connect-timeout",
+        "1s",
+        "--timeout",
+        timeout,
+        "--host-deadline",
+        deadline,
+        "--host-spacing",
+        "10ms",
+        "--fail-on",
+        "never",
+        "-q",
+        "--jsonl",
+        dir.join("out.jsonl").to_str().expect("utf-8 path"),
+        "--csv",
+        dir.join("out.csv").to_str().expect("utf-8 path"),
+    ] {
+        a.push(s.to_string());
+    }
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn lab_cfg(n: u8) -> LabConfig {
+    LabConfig {
+        base: Ipv4Addr::new(127, 88, n, 1),
+        port: 3389,
+        dns: false,
+    }
+}
+
+fn nla() -> RdpHost {
+    RdpHost::new(RdpPolicy::WindowsNla)
+}
+
+/// Scan one host of `behavior` and check: exit 0 (--fail-on never), the planted verdict (when
+/// given), within the deadline, bounded memory, no panic. Returns the report.
+async fn scan_one(n: u8, behavior: Behavior, expected: Option<&str>) -> HostReport {
+    let _serial = SERIAL.lock().await;
+    let lab = Lab::start(lab_cfg(n), vec![(None, behavior.clone(), "hostile")])
+        .await
+        .expect("lab starts");
+    let addr = lab.hosts[0].addr.to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = scan_args(std::slice::from_ref(&addr), dir.path(), &[]);
+    let path = dir.path().to_path_buf();
+    let limit = Duration::from_secs(DEADLINE_S) + SLACK * 4;
+    let m = tokio::task::spawn_blocking(move || run_measured(&args, &path, limit))
+        .await
+        .expect("join");
+    lab.shutdown().await;
+
+    let what = format!("{behavior:?} at {addr}");
+    assert!(
+        !m.stderr.contains("panicked"),
+        "{what}: panic: {}",
+        m.stderr
+    );
+    assert_eq!(m.code, Some(0), "{what}: exit code; stderr: {}", m.stderr);
+    assert!(
+        m.elapsed <= Duration::from_secs(DEADLINE_S) + SLACK,
+        "{what}: took {:?}, deadline {DEADLINE_S}s",
+        m.elapsed
+    );
+    assert!(
+        m.max_rss_kib < MAX_RSS_KIB,
+        "{what}: peak RSS {} KiB",
+        m.max_rss_kib
+    );
+    let reports =
+        rdpsweep::report::jsonl::read_reports(&dir.path().join("out.jsonl")).expect("jsonl");
+    assert_eq!(reports.len(), 1, "{what}: one row");
+    let r = reports.into_iter().next().expect("row");
+    if let Some(e) = expected {
+        assert_eq!(
+            r.verdict,
+            e,
+            "{what}: findings {:?}",
+            r.findings.iter().map(|f| &f.code).collect::<Vec<_>>()
+        );
+    }
+    // The per-address record respects the deadline too.
+    assert!(
+        r.record.duration_ms <= (DEADLINE_S * 1000 + 500) as f64,
+        "{what}: record took {} ms",
+        r.record.duration_ms
+    );
+    eprintln!(
+        "{what}: verdict {} in {:?}, peak RSS {} KiB",
+        r.verdict, m.elapsed, m.max_rss_kib
+    );
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_bytes_after_the_request() {
+    let r = scan_one(1, Behavior::Hostile(Hostile::EndlessBytes), Some("not-rdp")).await;
+    // Only the few bytes the parser asked for were read, and they are shown.
+    let rdp = r.record.rdp.expect("rdp phase");
+    assert!(!rdp.attempts.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tpkt_ffff_then_one_byte_every_2s() {
+    scan_one(
+        2,
+        Behavior::Hostile(Hostile::TpktTrickle),
+        Some("rdp-no-reply"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_cc_selecting_ssl_then_garbage() {
+    scan_one(
+        3,
+        Behavior::Hostile(Hostile::CcThenGarbage),
+        Some("tls-handshake-failed"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_cc_then_silence() {
+    scan_one(
+        4,
+        Behavior::Rdp(nla().tls(TlsMode::Stall)),
+        Some("tls-stalled"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_record_of_16k_then_a_trickle() {
+    scan_one(
+        5,
+        Behavior::Hostile(Hostile::TlsRecordTrickle),
+        Some("tls-stalled"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_of_100_kib() {
+    scan_one(
+        6,
+        Behavior::Rdp(nla().cert(CertKind::Huge)),
+        Some("tls-handshake-failed"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_der_tsrequest() {
+    let r = scan_one(
+        7,
+        Behavior::Rdp(nla().nla(NlaMode::MalformedReply)),
+        Some("credssp-failed"),
+    )
+    .await;
+    assert!(r.record.credssp.is_some(), "CredSSP phase recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_offsets_past_the_end() {
+    let r = scan_one(
+        8,
+        Behavior::Rdp(nla().nla(NlaMode::BadOffsets)),
+        Some("credssp-failed"),
+    )
+    .await;
+    let c = r.record.credssp.expect("credssp phase");
+    assert!(c.ntlm.is_none(), "no NTLM facts from a broken CHALLENGE");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_at_every_phase() {
+    // (behaviour, verdict): at accept, after the CR, at the ClientHello, after the TSRequest.
+    let cases = [
+        (Behavior::ResetOnAccept, "rdp-reset"),
+        (Behavior::RdpReset, "rdp-reset"),
+        (
+            Behavior::Rdp(nla().tls(TlsMode::ResetAfterHello)),
+            "tls-reset-after-hello",
+        ),
+        (
+            Behavior::Rdp(nla().nla(NlaMode::ResetAfterRequest)),
+            "credssp-failed",
+        ),
+        (Behavior::AcceptClose, "rdp-reset"),
+    ];
+    for (i, (b, v)) in cases.into_iter().enumerate() {
+        scan_one(20 + u8::try_from(i).expect("few"), b, Some(v)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_fin_after_the_request() {
+    scan_one(
+        9,
+        Behavior::Hostile(Hostile::HalfOpenFin),
+        Some("rdp-reset"),
+    )
+    .await;
+}
+
+/// A deadline shorter than one phase timeout still bounds the host: the trickle would hold a
+/// phase for `--timeout`, the host deadline cuts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_deadline_cuts_a_trickle_short() {
+    let _serial = SERIAL.lock().await;
+    let lab = Lab::start(
+        lab_cfg(10),
+        vec![(None, Behavior::Hostile(Hostile::TpktTrickle), "trickle")],
+    )
+    .await
+    .expect("lab");
+    let addr = lab.hosts[0].addr.to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A 20 s phase timeout under a 3 s host deadline, with retries that must not extend it.
+    let args = scan_args_with(&[addr], dir.path(), "20s", "3s", &["--retries", "3"]);
+    let path = dir.path().to_path_buf();
+    let m =
+        tokio::task::spawn_blocking(move || run_measured(&args, &path, Duration::from_secs(60)))
+            .await
+            .expect("join");
+    lab.shutdown().await;
+    assert_eq!(m.code, Some(0), "{}", m.stderr);
+    assert!(
+        m.elapsed < Duration::from_secs(3) + SLACK,
+        "took {:?} with a 3 s host deadline",
+        m.elapsed
+    );
+    let reports =
+        rdpsweep::report::jsonl::read_reports(&dir.path().join("out.jsonl")).expect("jsonl");
+    assert_eq!(reports[0].verdict, "rdp-no-reply");
+    assert!(reports[0].record.deadline_hit);
+}
+
+/// Every hostile kind, cycled over 1,000 hosts, scanned at once: the scan as a whole finishes
+/// within one host deadline plus slack, every host gets its planted verdict, memory stays
+/// bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_hostile_hosts() {
+    let _serial = SERIAL.lock().await;
+    let kinds: Vec<Behavior> = vec![
+        Behavior::Hostile(Hostile::EndlessBytes),
+        Behavior::Hostile(Hostile::TpktTrickle),
+        Behavior::Hostile(Hostile::CcThenGarbage),
+        Behavior::Hostile(Hostile::TlsRecordTrickle),
+        Behavior::Hostile(Hostile::HalfOpenFin),
+        Behavior::Rdp(nla().cert(CertKind::Huge)),
+        Behavior::Rdp(nla().nla(NlaMode::MalformedReply)),
+        Behavior::Rdp(nla().nla(NlaMode::BadOffsets)),
+        Behavior::Rdp(nla().tls(TlsMode::Stall)),
+        Behavior::Rdp(nla().tls(TlsMode::ResetAfterHello)),
+        Behavior::Rdp(nla().nla(NlaMode::ResetAfterRequest)),
+        Behavior::ResetOnAccept,
+        Behavior::RdpReset,
+        Behavior::Tarpit,
+        Behavior::Garbage,
+    ];
+    let hosts: Vec<(Option<&str>, Behavior, &'static str)> = (0..1000)
+        .map(|i| (None, kinds[i % kinds.len()].clone(), "hostile"))
+        .collect();
+    let lab = Lab::start(
+        LabConfig {
+            base: Ipv4Addr::new(127, 89, 0, 1),
+            port: 3389,
+            dns: false,
+        },
+        hosts,
+    )
+    .await
+    .expect("lab of 1000 hostile hosts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inv = dir.path().join("inv.csv");
+    std::fs::write(&inv, lab.inventory_csv()).expect("inventory");
+    let args = scan_args(
+        &[],
+        dir.path(),
+        &[
+            "-i",
+            inv.to_str().expect("utf-8"),
+            "--concurrency",
+            "1000",
+            "--retries",
+            "0",
+        ],
+    );
+    let path = dir.path().to_path_buf();
+    let m =
+        tokio::task::spawn_blocking(move || run_measured(&args, &path, Duration::from_secs(180)))
+            .await
+            .expect("join");
+    let expected: std::collections::HashMap<String, &'static str> = lab
+        .hosts
+        .iter()
+        .map(|h| (h.addr.to_string(), h.behavior.expected()))
+        .collect();
+    lab.shutdown().await;
+
+    assert!(!m.stderr.contains("panicked"), "panic: {}", m.stderr);
+    assert_eq!(m.code, Some(0), "stderr: {}", m.stderr);
+    // All hosts are in flight at once, so the whole scan is one deadline; the slack covers
+    // 1,000 TLS handshakes on two shared cores.
+    let bound = Duration::from_secs(DEADLINE_S) + Duration::from_secs(30);
+    assert!(
+        m.elapsed <= bound,
+        "1,000 hostile hosts took {:?}",
+        m.elapsed
+    );
+    assert!(
+        m.max_rss_kib < 512 * 1024,
+        "peak RSS {} KiB for 1,000 hostile hosts",
+        m.max_rss_kib
+    );
+    let reports =
+        rdpsweep::report::jsonl::read_reports(&dir.path().join("out.jsonl")).expect("jsonl");
+    assert_eq!(reports.len(), 1000);
+    let mut wrong = Vec::new();
+    for r in &reports {
+        let addr = r.record.target.host.clone();
+        let want = expected.get(&addr).copied().unwrap_or("?");
+        if r.verdict != want {
+            wrong.push(format!("{addr}: expected {want}, got {}", r.verdict));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong verdicts, e.g.:\n{}",
+        wrong.len(),
+        wrong[..wrong.len().min(20)].join("\n")
+    );
+    eprintln!(
+        "1,000 hostile hosts in {:?}, peak RSS {} KiB",
+        m.elapsed, m.max_rss_kib
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// GCC blocks, on the parser (the lab's MCS side does not send hostile blocks).
+
+/// A Connect-Response (our own writer's framing) whose GCC user data is exactly `blocks`.
+fn response_with_blocks(blocks: &[u8]) -> Vec<u8> {
+    let base = mcs::connect_response(&mcs::ResponseSpec {
+        result: 0,
+        server_version: 0x0008_0004,
+        client_requested_protocols: 0,
+        encryption_method: 2,
+        encryption_level: 2,
+    });
+    let at = base.windows(4).position(|w| w == b"McDn").expect("McDn") + 4;
+    let mut out = base[..at].to_vec();
+    let n = u16::try_from(blocks.len()).expect("small");
+    if n < 0x80 {
+        out.push(n as u8); // PER length, one byte
+    } else {
+        out.extend_from_slice(&(0x8000 | n).to_be_bytes()); // PER length, two bytes
+    }
+    out.extend_from_slice(blocks);
+    let len = u16::try_from(out.len()).expect("small frame");
+    out[2..4].copy_from_slice(&len.to_be_bytes()); // TPKT length
+    out
+}
+
+fn parse(buf: &[u8]) -> mcs::ConnectResponse {
+    let t0 = Instant::now();
+    let p = mcs::parse_connect_response(buf);
+    assert!(
+        t0.elapsed() < Duration::from_millis(200),
+        "walk must not spin"
+    );
+    match p {
+        Parse::Done(McsReply::Response(r)) => r,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+#[test]
+fn gcc_zero_length_block_stops_the_walk() {
+    let blocks = [
+        0x01, 0x0C, // SC_CORE
+        0x00, 0x00, // length 0: shorter than its own header
+        0x02, 0x0C, // SC_SECURITY (never reached)
+        0x0C, 0x00, // length 12
+        0x02, 0x00, 0x00, 0x00, // encryptionMethod 128-bit
+        0x02, 0x00, 0x00, 0x00, // encryptionLevel client compatible
+    ];
+    let r = parse(&response_with_blocks(&blocks));
+    assert_eq!(r.result, 0);
+    assert_eq!(r.server_version, None);
+    assert_eq!(r.encryption_method, None);
+}
+
+#[test]
+fn gcc_length_4_block_advances_and_the_next_is_read() {
+    let blocks = [
+        0x03, 0x0C, // SC_NET
+        0x04, 0x00, // length 4: header only, no data
+        0x02, 0x0C, // SC_SECURITY
+        0x0C, 0x00, // length 12
+        0x01, 0x00, 0x00, 0x00, // encryptionMethod 40-bit
+        0x03, 0x00, 0x00, 0x00, // encryptionLevel high
+    ];
+    let r = parse(&response_with_blocks(&blocks));
+    assert_eq!(r.encryption_method, Some(1));
+    assert_eq!(r.encryption_level, Some(3));
+}
+
+#[test]
+fn gcc_overlapping_blocks_are_not_read_twice() {
+    let blocks = [
+        0x01, 0x0C, // SC_CORE
+        0x14, 0x00, // length 20: swallows the SC_SECURITY header that follows
+        0x04, 0x00, 0x08, 0x00, // version 0x00080004
+        0x02, 0x0C, // (inside SC_CORE) "SC_SECURITY"
+        0x0C, 0x00, // (inside SC_CORE) length 12
+        0x02, 0x00, 0x00, 0x00, // (inside SC_CORE)
+        0x02, 0x00, 0x00, 0x00, // (inside SC_CORE)
+    ];
+    let r = parse(&response_with_blocks(&blocks));
+    assert_eq!(r.server_version, Some(0x0008_0004));
+    // clientRequestedProtocols is read from the swallowed bytes: they belong to SC_CORE.
+    assert_eq!(r.client_requested_protocols, Some(0x000C_0C02));
+    assert_eq!(
+        r.encryption_method, None,
+        "a block inside another is not a block"
+    );
+}
+
+#[test]
+fn gcc_block_running_past_the_end_is_ignored() {
+    let blocks = [
+        0x02, 0x0C, // SC_SECURITY
+        0xFF, 0xFF, // length 65535: far past the end
+        0x02, 0x00, 0x00, 0x00, // encryptionMethod
+    ];
+    let r = parse(&response_with_blocks(&blocks));
+    assert_eq!(r.encryption_method, None);
+}
+
+#[test]
+fn gcc_thousands_of_tiny_blocks_are_bounded() {
+    // 2,000 header-only blocks: the walk gives up after its block cap, quickly.
+    let mut blocks = Vec::new();
+    for _ in 0..2000 {
+        blocks.extend_from_slice(&[0x03, 0x0C, 0x04, 0x00]); // SC_NET, length 4
+    }
+    blocks.extend_from_slice(&[0x01, 0x0C, 0x0C, 0x00, 1, 0, 8, 0, 0, 0, 0, 0]); // SC_CORE at the end
+    let r = parse(&response_with_blocks(&blocks));
+    assert_eq!(r.server_version, None, "past the block cap");
+}
+
+#[test]
+fn gcc_per_length_longer_than_the_frame() {
+    let mut buf = response_with_blocks(&[0x01, 0x0C, 0x0C, 0x00, 4, 0, 8, 0, 0, 0, 0, 0]);
+    let at = buf.windows(4).position(|w| w == b"McDn").expect("McDn") + 4;
+    buf[at] = 0x7F; // PER length 127, while 12 bytes follow
+    let r = parse(&buf);
+    assert_eq!(r.server_version, Some(0x0008_0004));
+}
+
+#[test]
+fn connect_initial_with_zero_length_block() {
+    let mut ci = mcs::connect_initial(0x1B, 0);
+    let at = ci.windows(4).position(|w| w == b"Duca").expect("Duca") + 4;
+    // Skip the PER length (2 bytes for a real Connect-Initial) to the first block's length.
+    let first = at + if ci[at] & 0x80 != 0 { 2 } else { 1 };
+    ci[first + 2] = 0; // CS_CORE length low byte
+    ci[first + 3] = 0; // CS_CORE length high byte
+    match mcs::parse_connect_initial(&ci) {
+        Parse::Done(Ok(c)) => assert_eq!(c.client_version, None),
+        other => panic!("{other:?}"),
+    }
+    // And the frame is still a well-formed TPKT for the framing parser.
+    assert!(matches!(x224::read_tpkt(&ci), Parse::Done(Ok(_))));
+}
