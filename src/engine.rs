@@ -95,6 +95,10 @@ where
     let mut interrupted = *cancel.borrow();
 
     while !interrupted {
+        // A fatal sink error (disk full...) closed the writer: scanning on would be for nothing.
+        if tx_r.is_closed() {
+            break;
+        }
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = cancel.changed() => { interrupted = true; break; }
@@ -195,16 +199,19 @@ fn write_all(
         st.rows += 1;
         st.worst = st.worst.max(Some(r.severity));
         *st.verdicts.entry(r.verdict.clone()).or_default() += 1;
-        if st.error.is_none() {
-            for s in sinks.iter_mut() {
-                if let Err(e) = s.write(&r) {
-                    st.error = Some(e.to_string());
-                    break;
-                }
+        for s in sinks.iter_mut() {
+            if let Err(e) = s.write(&r) {
+                st.error = Some(e.to_string());
+                break;
             }
         }
         if let Some(b) = &bar {
             b.inc(1);
+        }
+        if st.error.is_some() {
+            // Closing the channel tells the engine to stop starting hosts.
+            rx.close();
+            break;
         }
     }
     let mut verdicts: Vec<(String, u64)> =

@@ -12,6 +12,7 @@
 
 use std::fs::File;
 use std::net::Ipv4Addr;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -46,10 +47,13 @@ struct Measured {
 ///
 /// Linux carries `ru_maxrss` across `execve`, so the figure also covers this test process's
 /// memory at spawn time: an upper bound on the scanner's own peak, never an under-estimate.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std's Child cannot see
 fn run_measured(args: &[String], dir: &Path, limit: Duration) -> Measured {
+    run_measured_cmd(Command::new(BIN), args, dir, limit)
+}
+
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std's Child cannot see
+fn run_measured_cmd(mut cmd: Command, args: &[String], dir: &Path, limit: Duration) -> Measured {
     let err_path = dir.join("stderr.txt");
-    let mut cmd = Command::new(BIN);
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(File::create(dir.join("stdout.txt")).expect("stdout file"))
@@ -598,4 +602,211 @@ fn connect_initial_with_zero_length_block() {
     }
     // And the frame is still a well-formed TPKT for the framing parser.
     assert!(matches!(x224::read_tpkt(&ci), Parse::Done(Ok(_))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource exhaustion: the scanner's own limits must never turn into host verdicts.
+
+fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).expect("csv");
+    let headers = r.headers().expect("headers").clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.expect("record");
+            headers
+                .iter()
+                .map(str::to_string)
+                .zip(rec.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// `--concurrency 5000` with RLIMIT_NOFILE 256 (soft and hard, so it cannot be raised): one
+/// clear warning, concurrency capped, and no host gets a TCP error from EMFILE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_above_the_open_file_limit() {
+    let _serial = SERIAL.lock().await;
+    let hosts: Vec<(Option<&str>, Behavior, &'static str)> = (0..300)
+        .map(|i| {
+            let b = match i % 3 {
+                0 => Behavior::Rdp(RdpHost::new(RdpPolicy::WindowsTls)),
+                1 => Behavior::Tarpit,
+                _ => Behavior::Rdp(nla()),
+            };
+            (None, b, "fd test")
+        })
+        .collect();
+    let lab = Lab::start(
+        LabConfig {
+            base: Ipv4Addr::new(127, 88, 100, 1),
+            port: 3389,
+            dns: false,
+        },
+        hosts,
+    )
+    .await
+    .expect("lab");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inv = dir.path().join("inv.csv");
+    std::fs::write(&inv, lab.inventory_csv()).expect("inventory");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &lab.ca_pem).expect("ca");
+    let mut args = scan_args(
+        &[],
+        dir.path(),
+        &[
+            "-i",
+            inv.to_str().expect("utf-8"),
+            "--ca-bundle",
+            ca.to_str().expect("utf-8"),
+            "--concurrency",
+            "5000",
+            "--retries",
+            "0",
+        ],
+    );
+    // Not quiet: the warning is what this test is about.
+    args.retain(|a| a != "-q");
+    let mut cmd = Command::new(BIN);
+    // SAFETY: the closure only calls setrlimit(2), which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 256,
+                rlim_max: 256,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let path = dir.path().to_path_buf();
+    let m = tokio::task::spawn_blocking(move || {
+        run_measured_cmd(cmd, &args, &path, Duration::from_secs(180))
+    })
+    .await
+    .expect("join");
+    let expected: std::collections::HashMap<String, &'static str> = lab
+        .hosts
+        .iter()
+        .map(|h| (h.addr.to_string(), h.behavior.expected()))
+        .collect();
+    lab.shutdown().await;
+
+    assert!(!m.stderr.contains("panicked"), "{}", m.stderr);
+    assert_eq!(m.code, Some(0), "stderr: {}", m.stderr);
+    let warnings: Vec<&str> = m
+        .stderr
+        .lines()
+        .filter(|l| l.to_lowercase().contains("warn"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "exactly one warning: {warnings:?}");
+    assert!(
+        warnings[0].contains("open-file limit") && warnings[0].contains("ulimit -n"),
+        "the warning says what is wrong and what to do: {}",
+        warnings[0]
+    );
+    let rows = csv_rows(&dir.path().join("out.csv"));
+    assert_eq!(rows.len(), 300);
+    let mut wrong = Vec::new();
+    for r in &rows {
+        if r["tcp_status"] == "error"
+            || r["verdict"] == "tcp-error"
+            || r["error"].contains("EMFILE")
+        {
+            wrong.push(format!(
+                "{}: tcp {} {}",
+                r["host"], r["tcp_status"], r["error"]
+            ));
+        } else if r["verdict"] != expected[&r["host"]] {
+            wrong.push(format!(
+                "{}: expected {}, got {}",
+                r["host"], expected[&r["host"]], r["verdict"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Ephemeral-port exhaustion, for real: in a network namespace of its own (root + `unshare`,
+/// skipped loudly otherwise) the local port range is cut to 50000-50001 and both ports are held
+/// by two lab listeners for the first 2 s of the scan, so every connect fails with
+/// EADDRNOTAVAIL. The scanner must pause and retry (one warning), and every host must end up
+/// scanned normally, none with a TCP error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ephemeral_port_exhaustion_is_retried_not_blamed_on_hosts() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8").to_string();
+    let script = format!(
+        r#"set -e
+ip link set lo up
+echo "50000 50001" > /proc/sys/net/ipv4/ip_local_port_range
+"{BIN}" lab --hosts 1 --base 127.0.2.1 --port 50000 --inventory {d}/b1.csv 2>{d}/b1.log & B1=$!
+"{BIN}" lab --hosts 1 --base 127.0.2.2 --port 50001 --inventory {d}/b2.csv 2>{d}/b2.log & B2=$!
+"{BIN}" lab --hosts 20 --base 127.0.1.1 --inventory {d}/inv.csv 2>{d}/lab.log & L=$!
+for f in b1 b2 inv; do
+  n=0; while [ ! -s {d}/$f.csv ]; do sleep 0.05; n=$((n+1)); [ $n -lt 400 ] || exit 97; done
+done
+(sleep 2; kill $B1 $B2) &
+set +e
+"{BIN}" scan -i {d}/inv.csv --rate 0 --concurrency 50 --retries 0 --connect-timeout 1s \
+  --timeout 2s --host-deadline 20s --fail-on never --csv {d}/out.csv 2>{d}/scan.err
+rc=$?
+kill $L 2>/dev/null
+wait
+exit $rc
+"#
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("unshare")
+            .args(["--net", "sh", "-c", &script])
+            .output()
+    })
+    .await
+    .expect("join");
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("SKIPPED ephemeral_port_exhaustion: cannot run unshare: {e}");
+            return;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && !dir.path().join("inv.csv").exists() {
+        eprintln!(
+            "SKIPPED ephemeral_port_exhaustion: no private network namespace here (needs root): {stderr}"
+        );
+        return;
+    }
+    let scan_err = std::fs::read_to_string(dir.path().join("scan.err")).unwrap_or_default();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "script: {stderr}\nscan: {scan_err}"
+    );
+    assert!(!scan_err.contains("panicked"), "{scan_err}");
+    let warnings: Vec<&str> = scan_err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "one warning: {scan_err}");
+    assert!(
+        warnings[0].contains("EADDRNOTAVAIL") && warnings[0].contains("--concurrency"),
+        "{}",
+        warnings[0]
+    );
+    let rows = csv_rows(&dir.path().join("out.csv"));
+    assert_eq!(rows.len(), 20);
+    for r in &rows {
+        assert_eq!(
+            r["tcp_status"], "open",
+            "{}: tcp {} error {:?}",
+            r["host"], r["tcp_status"], r["error"]
+        );
+        assert!(!r["error"].contains("EADDRNOTAVAIL"), "{r:?}");
+        assert!(
+            !r["rdp_accepted"].is_empty() || !r["neg_failure"].is_empty(),
+            "{r:?}"
+        );
+    }
 }

@@ -62,10 +62,10 @@ impl AtomicFile {
         let Some(out) = self.out.take() else {
             return Ok(());
         };
-        let f = out.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
+        let f = out.into_inner().map_err(|e| self.named(e.into_error()))?;
+        f.sync_all().map_err(|e| self.named(e))?;
         // On error, Drop removes the temporary: never a half file under either name.
-        std::fs::rename(&self.tmp, &self.dest)?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| self.named(e))?;
         self.tmp = PathBuf::new();
         Ok(())
     }
@@ -75,14 +75,28 @@ impl AtomicFile {
             .as_mut()
             .ok_or_else(|| io::Error::other("file already committed"))
     }
+
+    /// The error with the destination's name and, for a full disk, what to do: the sink's
+    /// error is all the user sees of an output that failed mid-scan.
+    fn named(&self, e: io::Error) -> io::Error {
+        let hint =
+            if e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == io::ErrorKind::StorageFull {
+                "; free some space or write the reports elsewhere"
+            } else {
+                ""
+            };
+        io::Error::new(e.kind(), format!("{}: {e}{hint}", self.dest.display()))
+    }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer()?.write(buf)
+        let r = self.writer()?.write(buf);
+        r.map_err(|e| self.named(e))
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.writer()?.flush()
+        let r = self.writer()?.flush();
+        r.map_err(|e| self.named(e))
     }
 }
 
