@@ -810,3 +810,128 @@ exit $rc
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A legacy-TLS host that trickles under OpenSSL (not a lab behaviour: a server of its own here).
+
+/// Read one X.224 Connection Request (bounded: 64 KiB, 5 s).
+async fn read_cr(s: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 512];
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until && buf.len() < 64 * 1024 {
+        if let Parse::Done(_) = x224::parse_connection_request(&buf) {
+            return true;
+        }
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Connection 1: CC HYBRID, then close at the rustls ClientHello (-> legacy fallback).
+/// Connection 2: the raw legacy hello gets a TLS 1.0 ServerHello + Certificate.
+/// Connection 3: OpenSSL's hello gets a record header for 16 KiB, then a byte a second for 40 s.
+/// Later connections (the security-layer matrix): failure 5, HYBRID required.
+async fn legacy_trickle_server(l: tokio::net::TcpListener, cert: Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut n = 0u32;
+    loop {
+        let Ok((mut s, _)) = l.accept().await else {
+            return;
+        };
+        n += 1;
+        let conn = n;
+        let cert = cert.clone();
+        tokio::spawn(async move {
+            if !read_cr(&mut s).await {
+                return;
+            }
+            let cc = if conn <= 3 {
+                x224::connection_confirm(&x224::ConfirmSpec::Selected {
+                    protocol: 2,
+                    flags: x224::NegRspFlags::from_bits_retain(0x1F),
+                })
+            } else {
+                x224::connection_confirm(&x224::ConfirmSpec::Failure(x224::FailureCode(5)))
+            };
+            if s.write_all(&cc).await.is_err() || conn > 3 {
+                return;
+            }
+            let mut hello = [0u8; 4096];
+            let _ = tokio::time::timeout(Duration::from_secs(5), s.read(&mut hello)).await;
+            match conn {
+                1 => {}
+                2 => {
+                    let flight = rdpsweep::tls::legacy::server_flight(
+                        rdpsweep::tls::legacy::TlsVersion::TLS10,
+                        0x002F, // TLS_RSA_WITH_AES_128_CBC_SHA
+                        &[cert],
+                    );
+                    let _ = s.write_all(&flight).await;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                _ => {
+                    // Handshake record, TLS 1.0, 16384 bytes announced.
+                    if s.write_all(&[0x16, 0x03, 0x01, 0x40, 0x00]).await.is_err() {
+                        return;
+                    }
+                    for _ in 0..40 {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        if s.write_all(&[0x0B]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The OpenSSL CredSSP fallback for legacy-TLS hosts is bounded by the deadline even when the
+/// server keeps each read alive with a trickle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_tls_host_trickling_under_openssl() {
+    let _serial = SERIAL.lock().await;
+    let l = tokio::net::TcpListener::bind("127.88.40.1:3389")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let cert = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/lab-weak-rsa1024-sha1.der"
+    ))
+    .expect("fixture");
+    let server = tokio::spawn(legacy_trickle_server(l, cert));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = scan_args(&[addr.ip().to_string()], dir.path(), &["--retries", "0"]);
+    let path = dir.path().to_path_buf();
+    let m =
+        tokio::task::spawn_blocking(move || run_measured(&args, &path, Duration::from_secs(90)))
+            .await
+            .expect("join");
+    server.abort();
+    assert!(!m.stderr.contains("panicked"), "{}", m.stderr);
+    assert_eq!(m.code, Some(0), "{}", m.stderr);
+    assert!(
+        m.elapsed <= Duration::from_secs(DEADLINE_S) + SLACK,
+        "took {:?} (deadline {DEADLINE_S}s)",
+        m.elapsed
+    );
+    let reports =
+        rdpsweep::report::jsonl::read_reports(&dir.path().join("out.jsonl")).expect("jsonl");
+    let r = &reports[0];
+    let tls = r.record.tls.as_ref().expect("tls");
+    assert!(
+        tls.legacy,
+        "the legacy hello got the server's facts: {tls:?}"
+    );
+    assert_eq!(tls.version.as_deref(), Some("TLSv1.0"));
+    if cfg!(feature = "legacy-tls") {
+        let c = r.record.credssp.as_ref().expect("credssp via openssl");
+        assert_eq!(c.status, rdpsweep::model::CredSspStatus::Timeout, "{c:?}");
+    }
+}
