@@ -935,3 +935,87 @@ async fn legacy_tls_host_trickling_under_openssl() {
         assert_eq!(c.status, rdpsweep::model::CredSspStatus::Timeout, "{c:?}");
     }
 }
+
+/// EMFILE for real: one name pinned to 300 addresses is probed on all of them at once, past an
+/// RLIMIT_NOFILE of 128. The connects that find no descriptor pause and retry (one warning for
+/// it, besides the open-file-limit one), and every address is scanned, none with a TCP error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_descriptors_mid_scan_is_retried() {
+    let _serial = SERIAL.lock().await;
+    let hosts: Vec<(Option<&str>, Behavior, &'static str)> = (0..300)
+        .map(|_| {
+            (
+                None,
+                Behavior::Rdp(RdpHost::new(RdpPolicy::WindowsTls)),
+                "fd",
+            )
+        })
+        .collect();
+    let lab = Lab::start(
+        LabConfig {
+            base: Ipv4Addr::new(127, 88, 110, 1),
+            port: 3389,
+            dns: false,
+        },
+        hosts,
+    )
+    .await
+    .expect("lab");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &lab.ca_pem).expect("ca");
+    let mut extra: Vec<String> = vec![
+        "--ca-bundle".into(),
+        ca.to_str().expect("utf-8").into(),
+        "--retries".into(),
+        "0".into(),
+    ];
+    for h in &lab.hosts {
+        extra.push("--resolve".into());
+        extra.push(format!("many.lab.test={}", h.addr));
+    }
+    let extra_refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let mut args = scan_args(&["many.lab.test".to_string()], dir.path(), &extra_refs);
+    args.retain(|a| a != "-q");
+    let mut cmd = Command::new(BIN);
+    // SAFETY: the closure only calls setrlimit(2), which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 128,
+                rlim_max: 128,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let path = dir.path().to_path_buf();
+    let m = tokio::task::spawn_blocking(move || {
+        run_measured_cmd(cmd, &args, &path, Duration::from_secs(120))
+    })
+    .await
+    .expect("join");
+    lab.shutdown().await;
+    assert!(!m.stderr.contains("panicked"), "{}", m.stderr);
+    assert_eq!(m.code, Some(0), "{}", m.stderr);
+    let rows = csv_rows(&dir.path().join("out.csv"));
+    assert_eq!(rows.len(), 300, "one row per address");
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| r["tcp_status"] != "open")
+        .map(|r| format!("{} {} {}", r["address"], r["tcp_status"], r["error"]))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} addresses failed: {:?}",
+        bad.len(),
+        &bad[..bad.len().min(10)]
+    );
+    let warnings: Vec<&str> = m.stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert!(
+        warnings.iter().filter(|w| w.contains("EMFILE")).count() == 1,
+        "one warning for the retries: {warnings:?}"
+    );
+}
