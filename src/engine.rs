@@ -102,6 +102,10 @@ where
     let mut interrupted = *cancel.borrow();
 
     while !interrupted {
+        // A fatal sink error (disk full...) closed the writer: scanning on would be for nothing.
+        if tx_r.is_closed() {
+            break;
+        }
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = cancel.changed() => { interrupted = true; break; }
@@ -313,6 +317,11 @@ fn write_all(
                 w.write(*r);
                 if let Some(b) = &bar {
                     b.inc(1);
+                }
+                if w.stats.error.is_some() {
+                    // Closing the channel tells the engine to stop starting hosts.
+                    rx.close();
+                    break;
                 }
             }
             WriterMsg::Done {

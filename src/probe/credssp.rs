@@ -155,7 +155,27 @@ pub async fn credssp_via_openssl(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
     let deadline = ctx.phase_deadline();
     let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
     let Ok(std_stream) = s.into_std() else { return };
-    let res = tokio::task::spawn_blocking(move || openssl_exchange(std_stream, remaining)).await;
+    // OpenSSL's socket timeouts bound each read, not the handshake: a server trickling one byte
+    // per read timeout would hold the blocking thread for hours. A second handle on the socket
+    // lets the deadline shut it down, which ends every blocked read at once.
+    let Ok(killer) = std_stream.try_clone() else {
+        return;
+    };
+    let task = tokio::task::spawn_blocking(move || openssl_exchange(std_stream, remaining));
+    let res = match tokio::time::timeout_at(deadline, task).await {
+        Ok(r) => r,
+        Err(_) => {
+            let _ = killer.shutdown(std::net::Shutdown::Both);
+            if let Some(t) = rec.tls.as_mut() {
+                t.via = "legacy-hello+openssl".into();
+            }
+            rec.credssp = Some(CredSspOutcome {
+                error: Some("openssl handshake did not finish in time".into()),
+                ..outcome(CredSspStatus::Timeout)
+            });
+            return;
+        }
+    };
     let o = match res {
         Ok(Ok(bytes)) => {
             let parsed = match credssp::parse_ts_request(&bytes) {

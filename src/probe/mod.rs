@@ -19,6 +19,7 @@ pub mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant};
 
 use governor::{DefaultDirectRateLimiter, Jitter, Quota};
@@ -52,6 +53,8 @@ pub struct Prober {
     pub policy: Policy,
     limiter: Option<DefaultDirectRateLimiter>,
     jitter: Jitter,
+    /// Set once the scanner warned that it ran out of descriptors or ports (one warning a scan).
+    exhaustion_warned: AtomicBool,
 }
 
 impl Prober {
@@ -79,6 +82,7 @@ impl Prober {
             },
             limiter,
             jitter: Jitter::up_to(Duration::from_millis(jitter_ms)),
+            exhaustion_warned: AtomicBool::new(false),
         }
     }
 
@@ -86,6 +90,16 @@ impl Prober {
     pub async fn rate_wait(&self) {
         if let Some(l) = &self.limiter {
             l.until_ready_with_jitter(self.jitter).await;
+        }
+    }
+
+    /// One warning per scan when the scanner runs out of its own descriptors or ports.
+    fn warn_exhaustion(&self, e: &std::io::Error) {
+        if !self.exhaustion_warned.swap(true, Ordering::Relaxed) {
+            let (_, what) = tcp::classify(e);
+            eprintln!(
+                "rdpsweep: warning: the scanner ran out of its own resources ({what}); pausing new connections and retrying (lower --concurrency or --rate, or raise `ulimit -n`)"
+            );
         }
     }
 
@@ -179,23 +193,19 @@ impl Prober {
             last_connect: None,
         };
         let (stream, tcp) = ctx.connect().await;
+        let reset_after_accept = stream.is_none() && tcp.status == TcpStatus::Open;
         rec.tcp = Some(tcp);
-        let open = rec
-            .tcp
-            .as_ref()
-            .is_some_and(|t| t.status == TcpStatus::Open);
-        match stream {
-            Some(stream) => negotiate::run_plan(&mut ctx, stream, &mut rec).await,
-            None if open => {
-                rec.rdp = Some(RdpOutcome {
-                    attempts: vec![crate::model::NegAttempt {
-                        requested: negotiate::FIRST_REQUEST,
-                        result: NegResult::Reset,
-                    }],
-                    ..RdpOutcome::default()
-                });
-            }
-            None => {}
+        if let Some(stream) = stream {
+            negotiate::run_plan(&mut ctx, stream, &mut rec).await;
+        } else if reset_after_accept {
+            // The server reset before our CR could be sent: the same fact as a reset at the CR.
+            rec.rdp = Some(RdpOutcome {
+                attempts: vec![crate::model::NegAttempt {
+                    requested: negotiate::FIRST_REQUEST,
+                    result: NegResult::Reset,
+                }],
+                ..RdpOutcome::default()
+            });
         }
         rec.connections = ctx.connections;
         rec
@@ -255,6 +265,9 @@ impl HostCtx<'_> {
     }
 
     /// A new TCP connection to this address: spaced from the previous one, rate-limited.
+    /// When the scanner itself is out of file descriptors or local ports (EMFILE, ENFILE,
+    /// EADDRNOTAVAIL, ENOBUFS), no packet left: pause with backoff and try again until the host
+    /// deadline, so the scanner's own limits never become a host's `tcp-error`.
     pub async fn connect(&mut self) -> (Option<TcpStream>, TcpOutcome) {
         if let Some(last) = self.last_connect {
             let next = last + self.prober.host_spacing;
@@ -270,13 +283,46 @@ impl HostCtx<'_> {
             }
             tokio::time::sleep_until(next).await;
         }
-        self.prober.rate_wait().await;
-        self.connections += 1;
-        self.last_connect = Some(Instant::now());
-        let deadline = (Instant::now() + self.prober.connect_timeout).min(self.host_deadline);
-        tcp::connect(self.addr, deadline).await
+        let mut pause = EXHAUSTION_PAUSE;
+        loop {
+            self.prober.rate_wait().await;
+            self.last_connect = Some(Instant::now());
+            let deadline = (Instant::now() + self.prober.connect_timeout).min(self.host_deadline);
+            match tcp::attempt(self.addr, deadline).await {
+                tcp::Attempt::Open(s, o) => {
+                    self.connections += 1;
+                    return (Some(s), o);
+                }
+                tcp::Attempt::ResetAfterAccept(o) | tcp::Attempt::Failed(o) => {
+                    self.connections += 1;
+                    return (None, o);
+                }
+                tcp::Attempt::Exhausted(e) => {
+                    self.prober.warn_exhaustion(&e);
+                    // Jitter keeps the waiting hosts from retrying in lockstep.
+                    let wait = pause + Duration::from_millis(rand::random::<u64>() % 50);
+                    if Instant::now() + wait >= self.host_deadline {
+                        let (status, detail) = tcp::classify(&e);
+                        return (
+                            None,
+                            TcpOutcome {
+                                status,
+                                rtt_ms: None,
+                                error: Some(detail),
+                            },
+                        );
+                    }
+                    tokio::time::sleep(wait).await;
+                    pause = (pause * 2).min(EXHAUSTION_PAUSE_MAX);
+                }
+            }
+        }
     }
 }
+
+/// First and longest pause before retrying a connection the scanner could not open itself.
+const EXHAUSTION_PAUSE: Duration = Duration::from_millis(50);
+const EXHAUSTION_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// Attempts that ended in a timeout are retried (`--retries`).
 fn timed_out(r: &ProbeRecord) -> bool {

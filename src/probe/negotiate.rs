@@ -247,6 +247,8 @@ pub async fn reconnect_exchange(ctx: &mut HostCtx<'_>, requested: u32) -> NegRes
     let (stream, tcp) = ctx.connect().await;
     match stream {
         Some(mut s) => exchange(ctx, &mut s, requested).await,
+        // Open without a stream: the server reset right after the handshake.
+        None if tcp.status == TcpStatus::Open && tcp.rtt_ms.is_some() => NegResult::Reset,
         None => NegResult::ConnectFailed {
             status: if tcp.status == TcpStatus::Open {
                 TcpStatus::Error

@@ -67,23 +67,37 @@ fn errno_name(n: i32) -> &'static str {
     }
 }
 
-/// Connect with a deadline. Returns the stream (when open) and the outcome.
-pub async fn connect(addr: SocketAddr, deadline: Instant) -> (Option<TcpStream>, TcpOutcome) {
+/// How one connection attempt ended.
+#[derive(Debug)]
+pub enum Attempt {
+    /// Connected: the stream and an `Open` outcome.
+    Open(TcpStream, TcpOutcome),
+    /// The handshake completed and the server reset the connection before the socket was
+    /// handed over (SO_ERROR = ECONNRESET): an accept-then-RST server. The outcome is `Open`
+    /// (the port answered) without a stream; callers record it as a reset at the RDP request,
+    /// exactly what they would see had the RST arrived a moment later.
+    ResetAfterAccept(TcpOutcome),
+    /// The scanner itself ran out of file descriptors or local ports: no packet reached the
+    /// host, so this says nothing about it. Callers pause and try again.
+    Exhausted(std::io::Error),
+    /// Refused, filtered, unreachable, or another error.
+    Failed(TcpOutcome),
+}
+
+/// One connection attempt with a deadline.
+pub async fn attempt(addr: SocketAddr, deadline: Instant) -> Attempt {
     let t0 = StdInstant::now();
     match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
-        Err(_) => (
-            None,
-            TcpOutcome {
-                status: TcpStatus::Filtered,
-                rtt_ms: None,
-                error: None,
-            },
-        ),
+        Err(_) => Attempt::Failed(TcpOutcome {
+            status: TcpStatus::Filtered,
+            rtt_ms: None,
+            error: None,
+        }),
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
             let rtt = super::ms_since(t0);
-            (
-                Some(s),
+            Attempt::Open(
+                s,
                 TcpOutcome {
                     status: TcpStatus::Open,
                     rtt_ms: Some(rtt),
@@ -91,17 +105,35 @@ pub async fn connect(addr: SocketAddr, deadline: Instant) -> (Option<TcpStream>,
                 },
             )
         }
-        // The handshake completed and the server reset at once (accept-then-RST): the port is
-        // open; the reset belongs to the RDP phase.
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => (
-            None,
-            TcpOutcome {
+        Ok(Err(e)) if is_local_exhaustion(&e) => Attempt::Exhausted(e),
+        // A RST to the SYN is ECONNREFUSED; ECONNRESET from connect means the handshake had
+        // completed (tokio reads SO_ERROR once the socket is writable).
+        Ok(Err(e)) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+            Attempt::ResetAfterAccept(TcpOutcome {
                 status: TcpStatus::Open,
                 rtt_ms: Some(super::ms_since(t0)),
-                error: Some("ECONNRESET".into()),
-            },
-        ),
+                error: Some("ECONNRESET (reset right after the handshake)".into()),
+            })
+        }
         Ok(Err(e)) => {
+            let (status, detail) = classify(&e);
+            Attempt::Failed(TcpOutcome {
+                status,
+                rtt_ms: None,
+                error: Some(detail),
+            })
+        }
+    }
+}
+
+/// Connect with a deadline. Returns the stream (when open) and the outcome; `Open` without a
+/// stream is a reset right after the handshake. Local exhaustion is reported as an `Error`
+/// outcome here; [`crate::probe::HostCtx::connect`] retries it instead.
+pub async fn connect(addr: SocketAddr, deadline: Instant) -> (Option<TcpStream>, TcpOutcome) {
+    match attempt(addr, deadline).await {
+        Attempt::Open(s, o) => (Some(s), o),
+        Attempt::ResetAfterAccept(o) | Attempt::Failed(o) => (None, o),
+        Attempt::Exhausted(e) => {
             let (status, detail) = classify(&e);
             (
                 None,
