@@ -67,7 +67,12 @@ pub struct ScanArgs {
     pub port: u16,
 
     /// New connections per second across the whole scan (0 = unlimited). No initial burst.
-    #[arg(long, default_value_t = 100, env = "RDPSWEEP_RATE")]
+    #[arg(
+        long,
+        default_value_t = 100,
+        env = "RDPSWEEP_RATE",
+        allow_negative_numbers = true
+    )]
     pub rate: u32,
 
     /// Hosts in flight at once.
@@ -116,7 +121,12 @@ pub struct ScanArgs {
     pub dns_timeout: std::time::Duration,
 
     /// DNS queries per second (0 = unlimited).
-    #[arg(long, default_value_t = 200, env = "RDPSWEEP_DNS_RATE")]
+    #[arg(
+        long,
+        default_value_t = 200,
+        env = "RDPSWEEP_DNS_RATE",
+        allow_negative_numbers = true
+    )]
     pub dns_rate: u32,
 
     /// Refuse to scan more than this many targets (guards against a typo'd /8).

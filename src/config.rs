@@ -94,8 +94,15 @@ impl ScanConfig {
                     .into(),
             );
         }
-        if a.connect_timeout.is_zero() || a.timeout.is_zero() || a.host_deadline.is_zero() {
-            return Err("timeouts must be greater than zero".into());
+        for (flag, d) in [
+            ("--connect-timeout", a.connect_timeout),
+            ("--timeout", a.timeout),
+            ("--host-deadline", a.host_deadline),
+            ("--dns-timeout", a.dns_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(format!("{flag} must be greater than zero (e.g. 3s, 500ms)"));
+            }
         }
         if a.host_deadline < a.connect_timeout {
             return Err(format!(
@@ -139,7 +146,10 @@ impl ScanConfig {
         if let Some(b) = &a.ca_bundle
             && let Err(e) = std::fs::metadata(b)
         {
-            return Err(format!("--ca-bundle {}: {e}", b.display()));
+            return Err(format!(
+                "--ca-bundle {}: {e} (pass a PEM file of CA certificates)",
+                b.display()
+            ));
         }
         if let Some(b) = &a.baseline
             && let Err(e) = std::fs::metadata(b)

@@ -38,6 +38,9 @@ use crate::resolve::Resolver;
 use crate::target::{Host, Target};
 use crate::tls::danger::TlsConfigs;
 
+/// Addresses of one name probed at once (each is one socket outside the --concurrency permits).
+const MAX_ADDRESSES_IN_FLIGHT: usize = 8;
+
 /// Everything shared by all probes of one scan; built once (TLS configs and trust store are
 /// expensive and must never be rebuilt per connection).
 pub struct Prober {
@@ -130,7 +133,12 @@ impl Prober {
             let dns = dns.clone();
             async move { me.probe_address(&target, dns, ip).await }
         });
-        let records = futures::future::join_all(futs).await;
+        // A name with many addresses must not escape --concurrency: at most 8 probes at once.
+        use futures::StreamExt;
+        let records: Vec<ProbeRecord> = futures::stream::iter(futs)
+            .buffered(MAX_ADDRESSES_IN_FLIGHT)
+            .collect()
+            .await;
         records.into_iter().map(|r| self.finish(r)).collect()
     }
 
