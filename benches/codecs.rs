@@ -164,7 +164,10 @@ fn codecs(c: &mut Criterion) {
 
     let (_ca, leaf) = chain();
     let flight = server_flight(TlsVersion::TLS10, 0x002F, std::slice::from_ref(&leaf));
-    assert!(parse_server_flight(&flight).done().is_some(), "flight parses");
+    assert!(
+        parse_server_flight(&flight).done().is_some(),
+        "flight parses"
+    );
     c.bench_function("tls::legacy::parse_server_flight", |b| {
         b.iter(|| parse_server_flight(black_box(&flight)))
     });
@@ -177,7 +180,10 @@ fn certs(c: &mut Criterion) {
     // What a scan sees for an enterprise certificate: system roots plus the issuing CA.
     let mut trusted = TrustStore::system();
     trusted.add_der(&ca).expect("ca anchor");
-    assert!(cert_facts(&chain, &trusted, NOW).trusted, "chain is trusted");
+    assert!(
+        cert_facts(&chain, &trusted, NOW).trusted,
+        "chain is trusted"
+    );
     g.bench_function("trusted (system roots + CA, ECDSA P-256)", |b| {
         b.iter(|| cert_facts(black_box(&chain), &trusted, NOW))
     });
@@ -201,11 +207,23 @@ fn certs(c: &mut Criterion) {
     // The whole per-host tail: findings plus the JSON line the JSONL sink writes.
     let report = rdpsweep::diagnose::report(rec.clone(), NOW, &policy);
     let mut line = Vec::with_capacity(4096);
-    c.bench_function("serde_json HostReport line", |b| {
+    let mut g = c.benchmark_group("JSON line of a healthy host");
+    g.bench_function("serde_json::to_writer(HostReport)", |b| {
         b.iter(|| {
             line.clear();
             serde_json::to_writer(&mut line, black_box(&report)).expect("json");
         })
+    });
+    g.bench_function("report::jsonl::write_line", |b| {
+        b.iter(|| {
+            line.clear();
+            rdpsweep::report::jsonl::write_line(&mut line, black_box(&report)).expect("json");
+        })
+    });
+    g.finish();
+    let extras: Vec<String> = Vec::new();
+    c.bench_function("report::csv::row (healthy host)", |b| {
+        b.iter(|| rdpsweep::report::csv::row(black_box(&report), &extras))
     });
 }
 

@@ -38,7 +38,27 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rdpsweep");
+/// The scanner: this build's, or `FLEET_BIN` (e.g. a saved binary of an earlier commit).
+fn scanner_bin() -> PathBuf {
+    std::env::var_os("FLEET_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_rdpsweep")))
+}
+
+/// `FLEET_BINS=name=path,name=path`: scanners to compare in one session (runs interleaved, so
+/// load drift on a shared machine hits each alike); tools are then labelled `depth@name`.
+fn scanner_bins() -> Vec<(String, PathBuf)> {
+    match std::env::var("FLEET_BINS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .split(',')
+            .filter_map(|kv| {
+                let (k, p) = kv.split_once('=')?;
+                Some((k.trim().to_string(), PathBuf::from(p.trim())))
+            })
+            .collect(),
+        _ => vec![(String::new(), scanner_bin())],
+    }
+}
 
 fn main() {
     match std::env::var("FLEET_ROLE").as_deref() {
@@ -167,16 +187,12 @@ fn raise_nofile(n: u64) {
             rlim_max: n.max(lim.rlim_max),
         };
         if libc::setrlimit(libc::RLIMIT_NOFILE, &want) != 0 {
-            // Not root: as far as the hard limit goes.
+            // No CAP_SYS_RESOURCE: as far as the hard limit goes (the lab says if that is short).
             let soft = libc::rlimit {
                 rlim_cur: lim.rlim_max,
                 rlim_max: lim.rlim_max,
             };
             libc::setrlimit(libc::RLIMIT_NOFILE, &soft);
-            eprintln!(
-                "fleet: warning: RLIMIT_NOFILE stays at {} (< {n} wanted): run as root or raise `ulimit -Hn`",
-                lim.rlim_max
-            );
         }
     }
 }
@@ -249,67 +265,136 @@ fn wait_usage(child: &Child, started: Instant) -> Usage {
     }
 }
 
-/// The lab child: `Lab::scale` in its own process and runtime.
+/// One lab child: `Lab::scale` in its own process and runtime.
 struct LabProc {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    inventory: PathBuf,
+    dir: PathBuf,
+}
+
+/// The simulated fleet: as many lab children as the descriptor limit calls for (one listener per
+/// host; without CAP_SYS_RESOURCE the hard RLIMIT_NOFILE of each process caps its hosts).
+struct Labs {
+    procs: Vec<LabProc>,
+    /// Every host in address order (the children's inventories, concatenated).
+    inventory: Vec<InvRow>,
+    /// Every child's CA, one PEM bundle (`--ca-bundle`).
     ca: PathBuf,
 }
 
-impl LabProc {
-    fn start(hosts: usize, base: Ipv4Addr, key: &str, dir: &Path) -> LabProc {
+/// Hosts one lab process can serve: its hard descriptor limit, less the open connections
+/// (up to two per host in flight) and slack, less the filtered hosts' queue fillers (2 % x 3).
+fn hosts_per_lab(concurrency: usize) -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct passed.
+    let hard = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        usize::try_from(lim.rlim_max).unwrap_or(usize::MAX)
+    } else {
+        20_000
+    };
+    let room = hard.saturating_sub(2 * concurrency + 1_000);
+    (room * 100 / 107).clamp(1_000, 200_000)
+}
+
+impl Labs {
+    fn start(hosts: usize, base: Ipv4Addr, key: &str, dir: &Path, per: usize) -> Labs {
         let exe = std::env::current_exe().expect("own path");
         let t0 = Instant::now();
-        let mut child = Command::new(exe)
-            .env("FLEET_ROLE", "lab")
-            .env("FLEET_LAB_HOSTS", hosts.to_string())
-            .env("FLEET_LAB_BASE", base.to_string())
-            .env("FLEET_LAB_DIR", dir)
-            .env("FLEET_KEY", key)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the lab child");
-        let stdin = child.stdin.take().expect("lab stdin");
-        let mut stdout = BufReader::new(child.stdout.take().expect("lab stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("lab says ready");
-        assert!(
-            line.starts_with("ready"),
-            "lab child failed to start: {line:?}"
-        );
+        let mut procs = Vec::new();
+        let mut left = hosts;
+        let mut next = u32::from(base);
+        while left > 0 {
+            let n = left.min(per);
+            let sub = dir.join(format!("lab-{}", procs.len()));
+            std::fs::create_dir_all(&sub).expect("lab dir");
+            // FLEET_LAB_WRAP: a command prefix for profiling the lab (`%i` = the child's index).
+            let wrap: Vec<String> = env_or("FLEET_LAB_WRAP", "")
+                .split_whitespace()
+                .map(|w| w.replace("%i", &procs.len().to_string()))
+                .collect();
+            let mut cmd = match wrap.split_first() {
+                Some((first, rest)) => {
+                    let mut c = Command::new(first);
+                    c.args(rest).arg(&exe);
+                    c
+                }
+                None => Command::new(&exe),
+            };
+            let mut child = cmd
+                .env("FLEET_ROLE", "lab")
+                .env("FLEET_LAB_HOSTS", n.to_string())
+                .env("FLEET_LAB_BASE", Ipv4Addr::from(next).to_string())
+                .env("FLEET_LAB_DIR", &sub)
+                .env("FLEET_KEY", key)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start a lab child");
+            let stdin = child.stdin.take().expect("lab stdin");
+            let stdout = BufReader::new(child.stdout.take().expect("lab stdout"));
+            procs.push(LabProc {
+                child,
+                stdin,
+                stdout,
+                dir: sub,
+            });
+            left -= n;
+            next = next
+                .checked_add(u32::try_from(n).expect("hosts fit u32"))
+                .expect("addresses stay in 127/8");
+        }
+        let mut inventory = Vec::new();
+        let mut bundle = String::new();
+        for p in &mut procs {
+            let mut line = String::new();
+            p.stdout.read_line(&mut line).expect("lab says ready");
+            assert!(line.starts_with("ready"), "a lab child failed: {line:?}");
+            inventory.extend(read_inventory(&p.dir.join("lab-inventory.csv")));
+            bundle.push_str(&std::fs::read_to_string(p.dir.join("lab-ca.pem")).expect("lab CA"));
+        }
+        let ca = dir.join("lab-ca-bundle.pem");
+        std::fs::write(&ca, bundle).expect("write CA bundle");
         eprintln!(
-            "fleet: lab of {hosts} hosts from {base} ({key} keys) up in {:.1}s",
+            "fleet: lab of {hosts} hosts from {base} ({key} keys, {} processes) up in {:.1}s",
+            procs.len(),
             t0.elapsed().as_secs_f64()
         );
-        LabProc {
-            child,
-            stdin,
-            stdout,
-            inventory: dir.join("lab-inventory.csv"),
-            ca: dir.join("lab-ca.pem"),
+        Labs {
+            procs,
+            inventory,
+            ca,
         }
     }
 
-    /// The lab's own CPU time so far (user + system, all threads).
+    /// The lab processes' own CPU time so far (user + system, all threads).
     fn cpu(&mut self) -> Duration {
-        writeln!(self.stdin, "cpu").expect("ask lab");
-        self.stdin.flush().expect("ask lab");
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).expect("lab answers");
-        let us: u64 = line
-            .trim()
-            .strip_prefix("cpu ")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("lab answered {line:?}"));
-        Duration::from_micros(us)
+        for p in &mut self.procs {
+            writeln!(p.stdin, "cpu").expect("ask lab");
+            p.stdin.flush().expect("ask lab");
+        }
+        let mut sum = Duration::ZERO;
+        for p in &mut self.procs {
+            let mut line = String::new();
+            p.stdout.read_line(&mut line).expect("lab answers");
+            let us: u64 = line
+                .trim()
+                .strip_prefix("cpu ")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("lab answered {line:?}"));
+            sum += Duration::from_micros(us);
+        }
+        sum
     }
 
-    fn stop(mut self) {
-        drop(self.stdin);
-        let _ = self.child.wait();
+    fn stop(self) {
+        for mut p in self.procs {
+            drop(p.stdin);
+            let _ = p.child.wait();
+        }
     }
 }
 
@@ -321,7 +406,7 @@ fn lab_role() {
     let dir = PathBuf::from(env_or("FLEET_LAB_DIR", "."));
     let rsa = env_or("FLEET_KEY", "ecdsa") == "rsa";
     // One descriptor per host, the filtered hosts' fillers, and room for every open connection.
-    raise_nofile(u64::try_from(hosts).unwrap_or(u64::MAX) * 11 / 10 + 70_000);
+    raise_nofile(u64::try_from(hosts).unwrap_or(u64::MAX) * 11 / 10 + 4_096);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -390,9 +475,21 @@ fn keep(row: &InvRow, mix: Mix) -> bool {
     mix == Mix::Realistic || row.expected != "port-filtered"
 }
 
+/// The scanner's inventory: CSV (`host,port,expected`, the default) or, with
+/// `FLEET_INVENTORY=list`, a plain list of addresses (one per line).
 fn write_inventory(rows: &[InvRow], path: &Path) {
+    if env_or("FLEET_INVENTORY", "csv") == "list" {
+        let mut text = String::with_capacity(rows.len() * 16);
+        for r in rows {
+            text.push_str(&r.host);
+            text.push('\n');
+        }
+        std::fs::write(path, text).expect("write inventory");
+        return;
+    }
     let mut w = csv::Writer::from_path(path).expect("write inventory");
-    w.write_record(["host", "port", "expected"]).expect("header");
+    w.write_record(["host", "port", "expected"])
+        .expect("header");
     for r in rows {
         w.write_record([r.host.as_str(), "3389", r.expected.as_str()])
             .expect("row");
@@ -448,26 +545,49 @@ struct JsonlRow {
     verdict: String,
 }
 
-fn run_scan(
-    cfg: &Cfg,
-    lab: &mut LabProc,
-    inv: &Path,
-    n: usize,
-    depth: &str,
-    dir: &Path,
-) -> RunStats {
-    let csv = dir.join(format!("scan-{n}-{depth}.csv"));
-    let jsonl = dir.join(format!("scan-{n}-{depth}.jsonl"));
+fn run_scan(cfg: &Cfg, lab: &mut Labs, inv: &Path, n: usize, tool: &str, dir: &Path) -> RunStats {
+    let (depth, bin) = match tool.split_once('@') {
+        Some((d, name)) => (
+            d,
+            scanner_bins()
+                .into_iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, p)| p)
+                .unwrap_or_else(scanner_bin),
+        ),
+        None => (tool, scanner_bin()),
+    };
+    let csv = dir.join(format!("scan-{n}-{}.csv", tool.replace('@', "-")));
+    let jsonl = dir.join(format!("scan-{n}-{}.jsonl", tool.replace('@', "-")));
     let load = load_average();
     let lab0 = lab.cpu();
+    // FLEET_WRAP: a command prefix for profiling, e.g. `perf record -e cpu-clock -g --`.
+    let wrap: Vec<String> = env_or("FLEET_WRAP", "")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let mut cmd = match wrap.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(&bin);
+            c
+        }
+        None => Command::new(&bin),
+    };
     let started = Instant::now();
-    let child = Command::new(BIN)
+    let child = cmd
         .args(["scan", "-i"])
         .arg(inv)
         .args(["--depth", depth, "--rate", "0", "--concurrency"])
         .arg(cfg.concurrency.to_string())
         .args(["--connect-timeout", &cfg.connect_timeout])
-        .args(["--max-targets", "100000000", "--fail-on", "never", "--quiet"])
+        .args([
+            "--max-targets",
+            "100000000",
+            "--fail-on",
+            "never",
+            "--quiet",
+        ])
         .arg("--ca-bundle")
         .arg(&lab.ca)
         .arg("--csv")
@@ -509,7 +629,7 @@ fn run_scan(
     }
 }
 
-fn run_bare(cfg: &Cfg, lab: &mut LabProc, inv: &Path, n: usize) -> RunStats {
+fn run_bare(cfg: &Cfg, lab: &mut Labs, inv: &Path, n: usize) -> RunStats {
     let exe = std::env::current_exe().expect("own path");
     let load = load_average();
     let lab0 = lab.cpu();
@@ -630,12 +750,12 @@ fn bare_role() {
     let inv = PathBuf::from(env_or("FLEET_BARE_INVENTORY", "inventory.csv"));
     let concurrency = env_num("FLEET_CONCURRENCY", 1024usize).max(1);
     let connect_timeout = parse_duration(&env_or("FLEET_CONNECT_TIMEOUT", "1s"));
-    let addrs: Vec<SocketAddr> = read_inventory(&inv)
-        .iter()
-        .map(|r| {
-            let ip: IpAddr = r.host.parse().expect("inventory of IPs");
-            SocketAddr::new(ip, 3389)
-        })
+    // Either inventory format: the first field of every line that is an address.
+    let addrs: Vec<SocketAddr> = std::fs::read_to_string(&inv)
+        .expect("read the inventory")
+        .lines()
+        .filter_map(|l| l.split(',').next()?.trim().parse::<IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, 3389))
         .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -698,7 +818,6 @@ fn fleet_mode(cfg: &Cfg) {
     let max = cfg.sizes.iter().copied().max().unwrap_or(1000);
     // Enough lab hosts that the largest size still has `max` after the mix filter (2 % filtered).
     let lab_hosts = max + max / 40 + 16;
-    raise_nofile(u64::try_from(lab_hosts).unwrap_or(u64::MAX) * 11 / 10 + 70_000);
     std::fs::create_dir_all(&cfg.out).expect("create FLEET_OUT");
     println!(
         "fleet: {} x {} (nproc {}), load {}; sizes {:?}, depths {:?}, concurrency {}, runs {}, mix {:?}, key {}, connect timeout {}",
@@ -714,10 +833,16 @@ fn fleet_mode(cfg: &Cfg) {
         cfg.key,
         cfg.connect_timeout
     );
-    let mut lab = LabProc::start(lab_hosts, cfg.base, &cfg.key, &cfg.out);
-    let all: Vec<InvRow> = read_inventory(&lab.inventory)
-        .into_iter()
+    let per = env_num(
+        "FLEET_LAB_HOSTS_PER_PROCESS",
+        hosts_per_lab(cfg.concurrency),
+    );
+    let mut lab = Labs::start(lab_hosts, cfg.base, &cfg.key, &cfg.out, per);
+    let all: Vec<InvRow> = lab
+        .inventory
+        .iter()
         .filter(|r| keep(r, cfg.mix))
+        .cloned()
         .collect();
 
     // Warm-up: the lab makes each host's certificate on its first TLS connection.
@@ -742,7 +867,16 @@ fn fleet_mode(cfg: &Cfg) {
             if cfg.bare {
                 tools.push("bare".into());
             }
-            tools.extend(cfg.depths.iter().cloned());
+            let bins = scanner_bins();
+            for d in &cfg.depths {
+                for (name, _) in &bins {
+                    tools.push(if name.is_empty() {
+                        d.clone()
+                    } else {
+                        format!("{d}@{name}")
+                    });
+                }
+            }
             for tool in tools {
                 let st = if tool == "bare" {
                     run_bare(cfg, &mut lab, &inv, n)
@@ -776,7 +910,10 @@ fn print_table(cfg: &Cfg, results: &BTreeMap<(usize, String), Vec<RunStats>>) {
             .iter()
             .max_by(|a, b| a.hosts_per_s().total_cmp(&b.hosts_per_s()))
             .expect("at least one run");
-        let lo = runs.iter().map(RunStats::hosts_per_s).fold(f64::MAX, f64::min);
+        let lo = runs
+            .iter()
+            .map(RunStats::hosts_per_s)
+            .fold(f64::MAX, f64::min);
         let hi = runs.iter().map(RunStats::hosts_per_s).fold(0.0, f64::max);
         let cpu = runs
             .iter()
@@ -824,9 +961,13 @@ fn print_table(cfg: &Cfg, results: &BTreeMap<(usize, String), Vec<RunStats>>) {
 fn rate_mode(cfg: &Cfg) {
     let rate = cfg.rate.unwrap_or(500);
     let secs = cfg.rate_secs;
-    // Hosts enough that the scanner is still busy when it is interrupted.
-    let hosts = usize::try_from(u64::from(rate) * secs + 2_000).unwrap_or(usize::MAX);
-    raise_nofile(u64::try_from(hosts).unwrap_or(u64::MAX) * 11 / 10 + 20_000);
+    // Hosts enough that the scanner is still busy when it is interrupted (about two connections
+    // per host at standard depth), within what one process's descriptors allow.
+    let per_host = if cfg.rate_depth == "quick" { 1 } else { 2 };
+    let wanted =
+        usize::try_from(u64::from(rate) * secs * 11 / 10 / per_host + 1_000).unwrap_or(usize::MAX);
+    let hosts = wanted.min(hosts_per_lab(cfg.rate_concurrency));
+    raise_nofile(u64::try_from(hosts).unwrap_or(u64::MAX) * 11 / 10 + 4_096);
     std::fs::create_dir_all(&cfg.out).expect("create FLEET_OUT");
     let base: Ipv4Addr = env_or("FLEET_RATE_BASE", "127.210.0.1")
         .parse()
@@ -864,12 +1005,18 @@ fn rate_mode(cfg: &Cfg) {
         rows.len(),
         load_average()
     );
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(scanner_bin())
         .args(["scan", "-i"])
         .arg(&inv)
         .args(["--rate", &rate.to_string(), "--depth", &cfg.rate_depth])
         .args(["--concurrency", &cfg.rate_concurrency.to_string()])
-        .args(["--max-targets", "100000000", "--fail-on", "never", "--quiet"])
+        .args([
+            "--max-targets",
+            "100000000",
+            "--fail-on",
+            "never",
+            "--quiet",
+        ])
         .arg("--ca-bundle")
         .arg(&ca)
         .arg("--jsonl")
@@ -923,7 +1070,17 @@ fn rate_mode(cfg: &Cfg) {
         println!("fleet rate: no accepts seen");
         return;
     };
-    let window = Duration::from_secs(secs);
+    // A scan that ran out of hosts early is measured over the time it really ran.
+    let span = accepts
+        .last()
+        .map_or(Duration::ZERO, |t| t.duration_since(t0));
+    let window = Duration::from_secs(secs).min(span.max(Duration::from_millis(1)));
+    if window < Duration::from_secs(secs) {
+        println!(
+            "fleet rate: the scan ran out of hosts after {:.1} s: measured over that",
+            window.as_secs_f64()
+        );
+    }
     let inside: Vec<Duration> = accepts
         .iter()
         .map(|t| t.duration_since(t0))
@@ -952,7 +1109,8 @@ fn rate_mode(cfg: &Cfg) {
     );
     println!("|---|---|---|---|---|---|---|---|");
     println!(
-        "| {rate} | {secs} | {} | {achieved:.1} | {:+.2} % | {} (allowed {allowed_100ms:.0}) | {} | {first_100ms} |",
+        "| {rate} | {:.1} | {} | {achieved:.1} | {:+.2} % | {} (allowed {allowed_100ms:.0}) | {} | {first_100ms} |",
+        window.as_secs_f64(),
         inside.len(),
         100.0 * (achieved - f64::from(rate)) / f64::from(rate),
         max_in(Duration::from_millis(100)),
