@@ -17,6 +17,12 @@ use crate::model::{HostReport, Severity};
 use crate::report::baseline::{self, Baseline, Change};
 use crate::report::{Sink, Summary};
 
+/// How long the target reader and the report writer pause to let work gather (see their loops).
+/// Far below a host's own time; the channels (>= 64 entries) absorb what arrives meanwhile.
+const BATCH_PAUSE: Duration = Duration::from_millis(5);
+/// Rows the writer takes per wake-up.
+const WRITE_BATCH: usize = 256;
+
 #[derive(Clone)]
 pub struct EngineOptions {
     pub concurrency: usize,
@@ -75,11 +81,20 @@ where
     let concurrency = opts.concurrency.max(1);
 
     // Targets come from a blocking reader so a slow stdin never stalls the runtime.
-    let (tx_t, mut rx_t) = mpsc::channel::<Result<T, String>>(concurrency.clamp(64, 4096));
+    let (tx_t, rx_t) = mpsc::channel::<Result<T, String>>(concurrency.clamp(64, 4096));
     let reader = std::thread::spawn(move || {
         for item in targets {
             let item = item.map_err(|e| e.to_string());
             let stop = item.is_err();
+            // Waiting for room inside blocking_send would wake this thread once per target taken
+            // (a futex wake and a context switch per host); pausing while the channel is full
+            // refills it in batches instead. An item is still sent as soon as it is read.
+            while tx_t.capacity() == 0 {
+                if tx_t.is_closed() {
+                    return;
+                }
+                std::thread::sleep(BATCH_PAUSE);
+            }
             if tx_t.blocking_send(item).is_err() || stop {
                 break;
             }
@@ -95,6 +110,64 @@ where
     let writer =
         std::thread::spawn(move || write_all(rx_r, row_writer, writer_bar, started_at, start));
 
+    // The dispatch loop runs as a task on the runtime, not on the caller's (block_on) thread:
+    // every finished host releases a permit, and waking a task on a busy worker is a queue push
+    // where waking the block_on thread is a futex call and a context switch.
+    let grace = opts.grace;
+    let dispatch =
+        tokio::spawn(
+            async move { dispatch(concurrency, grace, rx_t, tx_r, probe, &mut cancel).await },
+        );
+    let (targets_n, input_error, interrupted) = match dispatch.await {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutting down cancels the task: nothing was left to write.
+        Err(_) => (0, None, true),
+    };
+
+    // The reader may be blocked on a full channel: dropping rx_t above unblocks it.
+    let _ = tokio::task::spawn_blocking(move || reader.join()).await;
+    let stats = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .unwrap_or_default();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut verdicts: Vec<(String, u64)> = stats.verdicts.into_iter().collect();
+    verdicts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let outcome = Outcome {
+        targets: targets_n,
+        rows: stats.rows,
+        interrupted,
+        worst: stats.worst,
+        verdicts,
+        duration: start.elapsed(),
+        sink_error: stats.error,
+        new_failures: stats.new_failures,
+    };
+    match input_error {
+        Some(e) => Err(EngineError::Input(e)),
+        None => Ok(outcome),
+    }
+}
+
+/// Start hosts while permits and targets last; then wait for them (or, after an interrupt, for
+/// the grace period). Returns (targets started, input error, interrupted).
+async fn dispatch<T, E, F, Fut>(
+    concurrency: usize,
+    grace: Duration,
+    mut rx_t: mpsc::Receiver<Result<T, E>>,
+    tx_r: mpsc::Sender<WriterMsg>,
+    probe: F,
+    cancel: &mut Cancel,
+) -> (u64, Option<E>, bool)
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Vec<HostReport>> + Send + 'static,
+{
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut set: JoinSet<()> = JoinSet::new();
     let mut targets_n = 0u64;
@@ -143,7 +216,7 @@ where
 
     if interrupted {
         // Give in-flight hosts a moment to finish; whatever is still running is dropped unwritten.
-        let deadline = tokio::time::Instant::now() + opts.grace;
+        let deadline = tokio::time::Instant::now() + grace;
         loop {
             match tokio::time::timeout_at(deadline, set.join_next()).await {
                 Ok(Some(_)) => continue,
@@ -165,35 +238,9 @@ where
         })
         .await;
     drop(tx_r);
-    // The reader may be blocked on a full channel: dropping rx_t above unblocks it.
-    let _ = tokio::task::spawn_blocking(move || reader.join()).await;
-    let stats = tokio::task::spawn_blocking(move || writer.join())
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .unwrap_or_default();
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let mut verdicts: Vec<(String, u64)> = stats.verdicts.into_iter().collect();
-    verdicts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let outcome = Outcome {
-        targets: targets_n,
-        rows: stats.rows,
-        interrupted,
-        worst: stats.worst,
-        verdicts,
-        duration: start.elapsed(),
-        sink_error: stats.error,
-        new_failures: stats.new_failures,
-    };
-    match input_error {
-        Some(e) => Err(EngineError::Input(e)),
-        None => Ok(outcome),
-    }
+    (targets_n, input_error, interrupted)
 }
 
-/// Counts the writer keeps for the summary and the exit code.
 #[derive(Default, Debug, Clone)]
 pub struct WriterStats {
     pub rows: u64,
@@ -311,27 +358,33 @@ fn write_all(
         started_at,
         ..Summary::default()
     };
-    while let Some(msg) = rx.blocking_recv() {
-        match msg {
-            WriterMsg::Row(r) => {
-                w.write(*r);
-                if let Some(b) = &bar {
-                    b.inc(1);
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    // Everything queued at once, then a short pause so that more rows gather: the writer wakes
+    // once per batch, not once per row (each wake is a futex call and a context switch).
+    'recv: while rx.blocking_recv_many(&mut batch, WRITE_BATCH) > 0 {
+        for msg in batch.drain(..) {
+            match msg {
+                WriterMsg::Row(r) => {
+                    w.write(*r);
+                    if let Some(b) = &bar {
+                        b.inc(1);
+                    }
+                    if w.stats.error.is_some() {
+                        // Closing the channel tells the engine to stop starting hosts.
+                        rx.close();
+                        break 'recv;
+                    }
                 }
-                if w.stats.error.is_some() {
-                    // Closing the channel tells the engine to stop starting hosts.
-                    rx.close();
-                    break;
+                WriterMsg::Done {
+                    targets,
+                    interrupted,
+                } => {
+                    summary.targets = targets;
+                    summary.interrupted = interrupted;
                 }
-            }
-            WriterMsg::Done {
-                targets,
-                interrupted,
-            } => {
-                summary.targets = targets;
-                summary.interrupted = interrupted;
             }
         }
+        std::thread::sleep(BATCH_PAUSE);
     }
     summary.duration_s = start.elapsed().as_secs_f64();
     w.finish(summary)

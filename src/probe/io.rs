@@ -40,7 +40,6 @@ pub async fn read_parsed<S, T>(
 where
     S: AsyncRead + Unpin,
 {
-    let mut chunk = [0u8; 4096];
     loop {
         let need = match parse(buf) {
             Parse::Done(t) => return ReadEnd::Done(t),
@@ -49,25 +48,38 @@ where
         if need > cap || buf.len() >= cap {
             return ReadEnd::TooLarge;
         }
-        let want = need.saturating_sub(buf.len()).clamp(1, chunk.len());
-        let Some(dst) = chunk.get_mut(..want) else {
-            return ReadEnd::TooLarge;
+        let want = need.saturating_sub(buf.len()).clamp(1, MAX_READ);
+        // Read straight into the buffer's tail: a stack chunk would be part of every probe
+        // future that awaits this (4 KiB each, copied whenever the future moves).
+        let got = buf.len();
+        buf.resize(got.saturating_add(want), 0);
+        let read = match buf.get_mut(got..) {
+            Some(dst) => tokio::time::timeout_at(deadline, s.read(dst)).await,
+            None => Ok(Ok(0)),
         };
-        match tokio::time::timeout_at(deadline, s.read(dst)).await {
-            Err(_) => return ReadEnd::Timeout { got: buf.len() },
-            Ok(Ok(0)) => return ReadEnd::Eof { got: buf.len() },
-            Ok(Ok(n)) => buf.extend_from_slice(dst.get(..n).unwrap_or_default()),
+        let n = match &read {
+            Ok(Ok(n)) => (*n).min(want),
+            _ => 0,
+        };
+        buf.truncate(got + n);
+        match read {
+            Err(_) => return ReadEnd::Timeout { got },
+            Ok(Ok(0)) => return ReadEnd::Eof { got },
+            Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 return match e.kind() {
                     io::ErrorKind::ConnectionReset
                     | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::BrokenPipe => ReadEnd::Reset { got: buf.len() },
+                    | io::ErrorKind::BrokenPipe => ReadEnd::Reset { got },
                     _ => ReadEnd::Io(e),
                 };
             }
         }
     }
 }
+
+/// Most bytes asked of the socket in one read (what the old stack chunk held).
+const MAX_READ: usize = 4096;
 
 /// The earlier of a phase timeout and the host deadline.
 pub fn phase_deadline(timeout: std::time::Duration, host_deadline: Instant) -> Instant {

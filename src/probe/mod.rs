@@ -126,6 +126,15 @@ impl Prober {
             let rec = empty_record(&target, dns, started, t0);
             return vec![self.finish(rec)];
         }
+        if let [ip] = dns.addresses.as_slice() {
+            // One address (every IP target, most names): no join_all, whose boxed slice of
+            // probe futures (kilobytes each) is allocated and copied per host.
+            let ip = *ip;
+            // Boxed: the probe's state machine is kilobytes, and the host task (moved into the
+            // runtime at spawn) then carries a pointer instead.
+            let rec = Box::pin(self.probe_address(&target, dns, ip)).await;
+            return vec![self.finish(rec)];
+        }
         let addrs = dns.addresses.clone();
         let futs = addrs.into_iter().map(|ip| {
             let me = self.clone();
