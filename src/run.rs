@@ -88,7 +88,7 @@ fn scan_cmd(args: &ScanArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return setup_error(e),
     };
-    rt.block_on(async {
+    let code = rt.block_on(async {
         let cancel = install_signal_handlers();
         match scan(&cfg, cancel).await {
             Ok(out) => {
@@ -99,7 +99,9 @@ fn scan_cmd(args: &ScanArgs) -> ExitCode {
             }
             Err(e) => setup_error(e),
         }
-    })
+    });
+    report_peak_rss();
+    code
 }
 
 /// Exit status from the outcome and --fail-on.
@@ -673,5 +675,17 @@ fn lab_free_config() -> ScanConfig {
         fail_on: FailOn::Never,
         quiet: true,
         verbose: 0,
+    }
+}
+
+/// With RDPSWEEP_REPORT_PEAK_RSS set, print this process's own peak RSS (VmHWM) on stderr:
+/// tests and benchmarks measure the scanner without counting the process that spawned it.
+fn report_peak_rss() {
+    if std::env::var_os("RDPSWEEP_REPORT_PEAK_RSS").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(v) = status.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+        eprintln!("rdpsweep: peak RSS {}", v.trim());
     }
 }

@@ -45,6 +45,15 @@ pub fn write_line(out: &mut Vec<u8>, r: &HostReport) -> io::Result<()> {
     serde_json::to_writer(&mut *out, &r.severity).map_err(io::Error::other)?;
     out.extend_from_slice(b",\"findings\":");
     serde_json::to_writer(&mut *out, &r.findings).map_err(io::Error::other)?;
+    // Optional fields, skipped when absent exactly as the derive does.
+    if let Some(c) = &r.change {
+        out.extend_from_slice(b",\"change\":");
+        serde_json::to_writer(&mut *out, c).map_err(io::Error::other)?;
+    }
+    if let Some(f) = &r.first_seen_failing {
+        out.extend_from_slice(b",\"first_seen_failing\":");
+        serde_json::to_writer(&mut *out, f).map_err(io::Error::other)?;
+    }
     out.extend_from_slice(b"}\n");
     Ok(())
 }
@@ -197,8 +206,13 @@ mod tests {
 
     #[test]
     fn line_is_what_serde_writes_for_the_report() {
-        for rec in [minimal(), full()] {
-            let report = crate::diagnose::report(rec, 1_767_225_600, &Default::default());
+        for (i, rec) in [minimal(), full(), full()].into_iter().enumerate() {
+            let mut report = crate::diagnose::report(rec, 1_767_225_600, &Default::default());
+            if i == 2 {
+                // Baseline fields, present only with --baseline.
+                report.change = Some("new".into());
+                report.first_seen_failing = Some("2026-01-01T00:00:00Z".into());
+            }
             let mut want = serde_json::to_vec(&report).unwrap();
             want.push(b'\n');
             let mut got = b"previous line\n".to_vec();
