@@ -263,6 +263,20 @@ fn delim_name(d: u8) -> &'static str {
 
 /// Splits one record (which may contain newlines inside quotes) into fields.
 pub(crate) fn split_record(bytes: &[u8], delim: u8) -> Result<Vec<String>, String> {
+    // Most inventory lines have no quotes: splitting on the delimiter is then exactly what the
+    // csv crate does, without building its DFA per line (that was ~10 % of a quick scan's CPU).
+    if !bytes.contains(&b'"') && !bytes.contains(&b'\n') {
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| NOT_UTF8.to_string())?;
+        return Ok(text.split(char::from(delim)).map(str::to_string).collect());
+    }
+    split_record_csv(bytes, delim)
+}
+
+/// The general case: quoted fields, doubled quotes, newlines inside quotes.
+fn split_record_csv(bytes: &[u8], delim: u8) -> Result<Vec<String>, String> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -393,6 +407,27 @@ mod tests {
         parse_header(&fields, delim, &mut Vec::new()).unwrap()
     }
     type Rec = Result<(u64, Vec<String>), (u64, String)>;
+
+    #[test]
+    fn fast_split_agrees_with_the_csv_crate() {
+        use rand::{Rng, SeedableRng};
+        // Bytes that matter to CSV (delimiters, spaces, CR, quote-free) plus invalid UTF-8.
+        const ALPHABET: &[u8] = b"ab ,;\t\r\xff\xc3\xa9x1.";
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..6_000 {
+            let len = rng.random_range(0..12);
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())])
+                .collect();
+            for delim in [b',', b';', b'\t'] {
+                assert_eq!(
+                    split_record(&bytes, delim),
+                    split_record_csv(&bytes, delim),
+                    "{bytes:?} split on {delim}"
+                );
+            }
+        }
+    }
 
     fn records(input: &str) -> Vec<Rec> {
         let mut lines = BoundedLines::new(Cursor::new(input.as_bytes().to_vec()));
