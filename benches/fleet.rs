@@ -19,7 +19,10 @@
 //!   `FLEET_CONCURRENCY` (1024), `FLEET_BASE` (127.200.0.1), `FLEET_CONNECT_TIMEOUT` (1s),
 //!   `FLEET_BARE` (1; 0 skips the bare loop), `FLEET_OUT` (target/fleet-bench),
 //!   `FLEET_SCAN_ARGS` (extra scanner flags, space-separated), `FLEET_KEY` (ecdsa; rsa = the
-//!   lab's TLS hosts sign with RSA-2048).
+//!   lab's TLS hosts hold RSA-2048 keys and sign every handshake with them, as Windows hosts do),
+//!   `FLEET_CA` (rsa: the lab CA signs certificates with RSA-2048, as enterprise CAs and Windows'
+//!   self-signed certificates do, so the scanner verifies what it verifies in the field; ecdsa:
+//!   P-256 signatures, which cost a verifier about five times as much).
 //! - `FLEET_MIX`: `responsive` (default) drops the lab's filtered hosts (2 %) from the scanned
 //!   inventory, so figures measure work rather than the connect timeout's tail (a filtered host holds a
 //!   slot for 2 x the connect timeout in the scanner, which retries); `realistic` keeps them.
@@ -104,6 +107,7 @@ struct Cfg {
     scan_args: Vec<String>,
     mix: Mix,
     key: String,
+    ca: String,
     rate: Option<u32>,
     rate_secs: u64,
     rate_depth: String,
@@ -161,6 +165,7 @@ impl Cfg {
                 .collect(),
             mix,
             key: env_or("FLEET_KEY", "ecdsa"),
+            ca: env_or("FLEET_CA", "rsa"),
             rate: std::env::var("FLEET_RATE").ok().map(|v| {
                 v.trim()
                     .parse()
@@ -303,7 +308,8 @@ fn hosts_per_lab(concurrency: usize) -> usize {
 }
 
 impl Labs {
-    fn start(hosts: usize, base: Ipv4Addr, key: &str, dir: &Path, per: usize) -> Labs {
+    fn start(hosts: usize, base: Ipv4Addr, keys: (&str, &str), dir: &Path, per: usize) -> Labs {
+        let (key, ca_key) = keys;
         let exe = std::env::current_exe().expect("own path");
         let t0 = Instant::now();
         let mut procs = Vec::new();
@@ -332,6 +338,7 @@ impl Labs {
                 .env("FLEET_LAB_BASE", Ipv4Addr::from(next).to_string())
                 .env("FLEET_LAB_DIR", &sub)
                 .env("FLEET_KEY", key)
+                .env("FLEET_CA", ca_key)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .spawn()
@@ -361,7 +368,7 @@ impl Labs {
         let ca = dir.join("lab-ca-bundle.pem");
         std::fs::write(&ca, bundle).expect("write CA bundle");
         eprintln!(
-            "fleet: lab of {hosts} hosts from {base} ({key} keys, {} processes) up in {:.1}s",
+            "fleet: lab of {hosts} hosts from {base} ({key} keys, {ca_key} CA, {} processes) up in {:.1}s",
             procs.len(),
             t0.elapsed().as_secs_f64()
         );
@@ -406,7 +413,7 @@ fn lab_role() {
         .parse()
         .expect("FLEET_LAB_BASE");
     let dir = PathBuf::from(env_or("FLEET_LAB_DIR", "."));
-    let rsa = env_or("FLEET_KEY", "ecdsa") == "rsa";
+    let keys = lab_keys();
     // One descriptor per host, the filtered hosts' fillers, and room for every open connection.
     raise_nofile(u64::try_from(hosts).unwrap_or(u64::MAX) * 11 / 10 + 4_096);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -414,7 +421,7 @@ fn lab_role() {
         .build()
         .expect("runtime");
     let lab = rt
-        .block_on(scale(hosts, base, rsa))
+        .block_on(rdpsweep::lab::Lab::scale_with_keys(hosts, base, 3389, keys))
         .unwrap_or_else(|e| panic!("lab: {e}"));
     std::fs::write(dir.join("lab-inventory.csv"), lab.inventory_csv()).expect("write inventory");
     std::fs::write(dir.join("lab-ca.pem"), &lab.ca_pem).expect("write CA");
@@ -438,9 +445,17 @@ fn lab_role() {
     rt.shutdown_timeout(Duration::from_secs(1));
 }
 
-async fn scale(hosts: usize, base: Ipv4Addr, rsa: bool) -> std::io::Result<rdpsweep::lab::Lab> {
-    assert!(!rsa, "FLEET_KEY=rsa: the lab serves ECDSA keys only");
-    rdpsweep::lab::Lab::scale(hosts, base, 3389).await
+/// `FLEET_KEY` (the hosts' key) and `FLEET_CA` (the signing CA's key), as the lab takes them.
+fn lab_keys() -> rdpsweep::lab::LabKeys {
+    let alg = |name: &str, default: &str| -> rdpsweep::lab::KeyAlg {
+        env_or(name, default)
+            .parse()
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    rdpsweep::lab::LabKeys {
+        ca: alg("FLEET_CA", "rsa"),
+        leaf: alg("FLEET_KEY", "ecdsa"),
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -822,7 +837,7 @@ fn fleet_mode(cfg: &Cfg) {
     let lab_hosts = max + max / 40 + 16;
     std::fs::create_dir_all(&cfg.out).expect("create FLEET_OUT");
     println!(
-        "fleet: {} x {} (nproc {}), load {}; sizes {:?}, depths {:?}, concurrency {}, runs {}, mix {:?}, key {}, connect timeout {}",
+        "fleet: {} x {} (nproc {}), load {}; sizes {:?}, depths {:?}, concurrency {}, runs {}, mix {:?}, key {}, CA {}, connect timeout {}",
         cpu_model(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -833,13 +848,14 @@ fn fleet_mode(cfg: &Cfg) {
         cfg.runs,
         cfg.mix,
         cfg.key,
+        cfg.ca,
         cfg.connect_timeout
     );
     let per = env_num(
         "FLEET_LAB_HOSTS_PER_PROCESS",
         hosts_per_lab(cfg.concurrency),
     );
-    let mut lab = Labs::start(lab_hosts, cfg.base, &cfg.key, &cfg.out, per);
+    let mut lab = Labs::start(lab_hosts, cfg.base, (&cfg.key, &cfg.ca), &cfg.out, per);
     let all: Vec<InvRow> = lab
         .inventory
         .iter()
@@ -979,7 +995,12 @@ fn rate_mode(cfg: &Cfg) {
         .build()
         .expect("runtime");
     let lab = rt
-        .block_on(rdpsweep::lab::Lab::scale(hosts, base, 3389))
+        .block_on(rdpsweep::lab::Lab::scale_with_keys(
+            hosts,
+            base,
+            3389,
+            lab_keys(),
+        ))
         .expect("lab starts");
     // Only hosts that accept: closed and filtered ports use the quota but never reach accept().
     let inv = cfg.out.join("inv-rate.csv");

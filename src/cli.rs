@@ -270,6 +270,21 @@ pub struct LabArgs {
     /// Write the fleet's inventory (CSV) here.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+
+    /// Write the lab CA's certificate (PEM) here: pass it to `scan --ca-bundle` to scan the lab as
+    /// a fleet with an enterprise CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_out: Option<PathBuf>,
+
+    /// Key of the lab CA that signs every certificate (with --hosts): ecdsa or rsa (RSA-2048,
+    /// as enterprise CAs and Windows' self-signed certificates use).
+    #[arg(long, default_value = "ecdsa", value_name = "ALG")]
+    pub ca_key: crate::lab::KeyAlg,
+
+    /// Key the TLS hosts hold and sign handshakes with (with --hosts): ecdsa (cheap, the lab is
+    /// never the bottleneck) or rsa (RSA-2048, what a Windows host pays per connection).
+    #[arg(long, default_value = "ecdsa", value_name = "ALG")]
+    pub leaf_key: crate::lab::KeyAlg,
 }
 
 /// Durations like `5s`, `250ms`, `2m`, `1m30s`; a bare number means seconds.

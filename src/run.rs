@@ -469,7 +469,11 @@ fn lab_cmd(args: &LabArgs) -> ExitCode {
             };
             crate::lab::Lab::start(cfg, crate::lab::Lab::demo_fleet()).await
         } else {
-            crate::lab::Lab::scale(args.hosts, args.base, args.port).await
+            let keys = crate::lab::LabKeys {
+                ca: args.ca_key,
+                leaf: args.leaf_key,
+            };
+            crate::lab::Lab::scale_with_keys(args.hosts, args.base, args.port, keys).await
         };
         let lab = match lab {
             Ok(l) => l,
@@ -481,6 +485,11 @@ fn lab_cmd(args: &LabArgs) -> ExitCode {
             .unwrap_or_else(|| PathBuf::from("lab-inventory.csv"));
         if let Err(e) = std::fs::write(&inv, lab.inventory_csv()) {
             return setup_error(format!("cannot write {}: {e}", inv.display()));
+        }
+        if let Some(ca) = &args.ca_out
+            && let Err(e) = std::fs::write(ca, &lab.ca_pem)
+        {
+            return setup_error(format!("cannot write {}: {e}", ca.display()));
         }
         eprintln!(
             "rdpsweep lab: {} hosts from {} port {}; DNS {}; inventory {}; Ctrl-C to stop",

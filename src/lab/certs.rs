@@ -1,6 +1,8 @@
-//! Lab PKI: a CA generated at start (ECDSA P-256: cheap to generate and to sign with, so the lab is
-//! never the bottleneck), leaf certificates with chosen names and dates signed by it, and one shared
-//! rustls `ServerConfig` per certificate.
+//! Lab PKI: a CA made at start, leaf certificates with chosen names and dates signed by it, and
+//! one rustls `ServerConfig` per certificate. Keys are ECDSA P-256 by default (cheap to generate
+//! and sign with, so the lab is never the bottleneck); either can be RSA-2048 ([`LabKeys`]) to
+//! measure what real Windows fleets cost: their certificates are signed with RSA (self-signed or by
+//! an enterprise CA), and their handshake key is RSA-2048.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,9 +12,10 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SignatureAlgorithm,
 };
 use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
-use rustls::sign::CertifiedKey;
+use rustls::sign::{CertifiedKey, SigningKey};
 use time::{Duration, OffsetDateTime};
 
 use super::CertKind;
@@ -26,6 +29,48 @@ pub const WEAK_CERT_DER: &[u8] = include_bytes!("../../tests/fixtures/lab-weak-r
 /// the Windows 2008 R2 / 2012 R2 look-alikes (RSA key exchange needs an RSA certificate). No private
 /// key exists: the raw responder stops before any key exchange.
 const RSA2048_PUB: &[u8] = include_bytes!("../../tests/fixtures/lab-rsa2048.rsapub.der");
+
+/// RSA-2048 private keys (PKCS#8), generated once with the openssl CLI: ring can sign with RSA but
+/// not generate RSA keys. Lab-only; nothing outside a lab run trusts them.
+const CA_RSA2048_KEY: &str = include_str!("../../tests/fixtures/lab-ca-rsa2048.key");
+const LEAF_RSA2048_KEY: &str = include_str!("../../tests/fixtures/rsa2048.key");
+
+/// Key algorithm of a lab key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyAlg {
+    #[default]
+    Ecdsa,
+    Rsa,
+}
+
+impl std::str::FromStr for KeyAlg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "ecdsa" | "p256" | "ec" => Ok(KeyAlg::Ecdsa),
+            "rsa" | "rsa2048" => Ok(KeyAlg::Rsa),
+            _ => Err(format!("{s:?}: expected ecdsa or rsa")),
+        }
+    }
+}
+
+/// Which keys a lab uses: `ca` signs every certificate (and so decides what the scanner verifies),
+/// `leaf` is the key the TLS hosts hold and sign their handshakes with (what the lab pays per
+/// connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LabKeys {
+    pub ca: KeyAlg,
+    pub leaf: KeyAlg,
+}
+
+fn key_pair(alg: KeyAlg, rsa_pem: &str) -> std::io::Result<KeyPair> {
+    match alg {
+        KeyAlg::Ecdsa => KeyPair::generate().map_err(err),
+        KeyAlg::Rsa => {
+            KeyPair::from_pkcs8_pem_and_sign_algo(rsa_pem, &rcgen::PKCS_RSA_SHA256).map_err(err)
+        }
+    }
+}
 
 struct RsaPublic;
 
@@ -52,8 +97,8 @@ impl ResolvesServerCert for FixedCert {
 /// Which key the leaf certifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeafKey {
-    /// The lab's shared ECDSA P-256 key (served by rustls).
-    Ecdsa,
+    /// The lab's shared served key (ECDSA P-256 or RSA-2048, see [`LabKeys`]; served by rustls).
+    Served,
     /// The fixture RSA-2048 public key (served by the raw responder only).
     Rsa,
 }
@@ -62,9 +107,12 @@ pub enum LeafKey {
 pub struct Pki {
     pub ca_pem: String,
     issuer: Issuer<'static, KeyPair>,
-    /// One key for every ECDSA leaf: certificates differ, keys need not (the scanner never
+    /// One key for every served leaf: certificates differ, keys need not (the scanner never
     /// compares keys across hosts), and it saves a key generation per host.
     leaf_key: KeyPair,
+    /// `leaf_key` loaded once for rustls: parsing (for RSA, checking) a key per host is waste.
+    signer: Arc<dyn SigningKey>,
+    provider: Arc<CryptoProvider>,
     now: OffsetDateTime,
 }
 
@@ -73,9 +121,9 @@ fn err(e: impl std::fmt::Display) -> std::io::Error {
 }
 
 impl Pki {
-    pub fn new() -> std::io::Result<Pki> {
+    pub fn with_keys(keys: LabKeys) -> std::io::Result<Pki> {
         let now = OffsetDateTime::now_utc();
-        let ca_key = KeyPair::generate().map_err(err)?;
+        let ca_key = key_pair(keys.ca, CA_RSA2048_KEY)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
         params
@@ -90,10 +138,16 @@ impl Pki {
         params.not_after = now + Duration::days(3650);
         let ca = params.self_signed(&ca_key).map_err(err)?;
         let issuer = Issuer::new(params, ca_key);
+        let leaf_key = key_pair(keys.leaf, LEAF_RSA2048_KEY)?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+        let signer = provider.key_provider.load_private_key(key).map_err(err)?;
         Ok(Pki {
             ca_pem: ca.pem(),
             issuer,
-            leaf_key: KeyPair::generate().map_err(err)?,
+            leaf_key,
+            signer,
+            provider,
             now,
         })
     }
@@ -165,8 +219,8 @@ impl Pki {
             )];
         }
         let cert = match (kind, key) {
-            (CertKind::SelfSigned, LeafKey::Ecdsa) => params.self_signed(&self.leaf_key),
-            (_, LeafKey::Ecdsa) => params.signed_by(&self.leaf_key, &self.issuer),
+            (CertKind::SelfSigned, LeafKey::Served) => params.self_signed(&self.leaf_key),
+            (_, LeafKey::Served) => params.signed_by(&self.leaf_key, &self.issuer),
             // The RSA key has no private half: even "self-signed" is issued by the lab CA here.
             (_, LeafKey::Rsa) => params.signed_by(&RsaPublic, &self.issuer),
         }
@@ -174,25 +228,22 @@ impl Pki {
         Ok(cert.der().clone())
     }
 
-    /// A rustls server config serving `leaf` with the shared ECDSA key, for the given versions.
+    /// A rustls server config serving `leaf` with the shared key, for the given versions.
     pub fn server_config(
         &self,
         leaf: CertificateDer<'static>,
         tls13: bool,
     ) -> std::io::Result<Arc<ServerConfig>> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let versions: &[&'static rustls::SupportedProtocolVersion] = if tls13 {
             &[&rustls::version::TLS13, &rustls::version::TLS12]
         } else {
             // Windows' RDP listener negotiates TLS 1.2 (1.3 support for RDP is unverified).
             &[&rustls::version::TLS12]
         };
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.serialize_der()));
-        let signer = provider.key_provider.load_private_key(key).map_err(err)?;
         // A fixed resolver instead of with_single_cert: that one parses the certificate and
         // refuses the hostile 100 KiB one, which the lab must serve anyway.
-        let certified = Arc::new(CertifiedKey::new(vec![leaf], signer));
-        let mut cfg = ServerConfig::builder_with_provider(provider)
+        let certified = Arc::new(CertifiedKey::new(vec![leaf], self.signer.clone()));
+        let mut cfg = ServerConfig::builder_with_provider(self.provider.clone())
             .with_protocol_versions(versions)
             .map_err(err)?
             .with_no_client_auth()
@@ -211,7 +262,7 @@ mod tests {
 
     #[test]
     fn leaves_have_intended_dates_and_names() {
-        let pki = Pki::new().unwrap();
+        let pki = Pki::with_keys(LabKeys::default()).unwrap();
         let ip = IpAddr::V4(Ipv4Addr::new(127, 77, 200, 1));
         for kind in [
             CertKind::Valid,
@@ -222,7 +273,7 @@ mod tests {
             CertKind::SelfSigned,
         ] {
             let der = pki
-                .leaf(kind, Some("h.lab.test"), ip, LeafKey::Ecdsa)
+                .leaf(kind, Some("h.lab.test"), ip, LeafKey::Served)
                 .unwrap();
             let (_, c) = x509_parser::parse_x509_certificate(&der).unwrap();
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -248,5 +299,50 @@ mod tests {
         assert_eq!(c.public_key().parsed().unwrap().key_size(), 2048);
         let (_, weak) = x509_parser::parse_x509_certificate(WEAK_CERT_DER).unwrap();
         assert_eq!(weak.public_key().parsed().unwrap().key_size(), 1024);
+    }
+
+    #[test]
+    fn rsa_keys_sign_certificates_and_serve_handshakes() {
+        let ip = IpAddr::V4(Ipv4Addr::new(127, 77, 200, 2));
+        let sha256_rsa = x509_parser::oid_registry::OID_PKCS1_SHA256WITHRSA;
+        let ecdsa_sha256 = x509_parser::oid_registry::OID_SIG_ECDSA_WITH_SHA256;
+        for (ca, leaf) in [
+            (KeyAlg::Rsa, KeyAlg::Ecdsa),
+            (KeyAlg::Rsa, KeyAlg::Rsa),
+            (KeyAlg::Ecdsa, KeyAlg::Rsa),
+        ] {
+            let pki = Pki::with_keys(LabKeys { ca, leaf }).unwrap();
+            let der = pki
+                .leaf(CertKind::Valid, Some("h.lab.test"), ip, LeafKey::Served)
+                .unwrap();
+            let (_, c) = x509_parser::parse_x509_certificate(&der).unwrap();
+            let want = if ca == KeyAlg::Rsa {
+                &sha256_rsa
+            } else {
+                &ecdsa_sha256
+            };
+            assert_eq!(&c.signature_algorithm.algorithm, want, "{ca:?}/{leaf:?}");
+            let bits = c.public_key().parsed().unwrap().key_size();
+            assert_eq!(bits, if leaf == KeyAlg::Rsa { 2048 } else { 256 });
+            // Windows' own certificate: self-signed with the host's key.
+            let own = pki
+                .leaf(
+                    CertKind::SelfSigned,
+                    Some("h.lab.test"),
+                    ip,
+                    LeafKey::Served,
+                )
+                .unwrap();
+            let (_, c) = x509_parser::parse_x509_certificate(&own).unwrap();
+            let want = if leaf == KeyAlg::Rsa {
+                &sha256_rsa
+            } else {
+                &ecdsa_sha256
+            };
+            assert_eq!(&c.signature_algorithm.algorithm, want);
+            pki.server_config(der, false).unwrap();
+        }
+        assert_eq!("RSA".parse::<KeyAlg>(), Ok(KeyAlg::Rsa));
+        assert!("dsa".parse::<KeyAlg>().is_err());
     }
 }

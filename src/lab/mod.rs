@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use tokio::task::JoinHandle;
 
-pub use certs::WEAK_CERT_DER;
+pub use certs::{KeyAlg, LabKeys, WEAK_CERT_DER};
 
 /// The DNS zone the lab is authoritative for.
 pub const ZONE: &str = "lab.test";
@@ -453,13 +453,14 @@ impl Lab {
         cfg: LabConfig,
         hosts: Vec<(Option<&str>, Behavior, &'static str)>,
     ) -> std::io::Result<Lab> {
-        Lab::start_inner(cfg, hosts, false).await
+        Lab::start_inner(cfg, hosts, false, LabKeys::default()).await
     }
 
     async fn start_inner(
         cfg: LabConfig,
         hosts: Vec<(Option<&str>, Behavior, &'static str)>,
         lazy_certs: bool,
+        keys: LabKeys,
     ) -> std::io::Result<Lab> {
         if cfg.base.octets()[0] != 127 || cfg.base.octets() == [127, 0, 0, 0] {
             return Err(std::io::Error::other(format!(
@@ -496,7 +497,7 @@ impl Lab {
             total: AtomicU64::new(0),
             accepts: Mutex::new(VecDeque::new()),
         });
-        let pki = Arc::new(certs::Pki::new()?);
+        let pki = Arc::new(certs::Pki::with_keys(keys)?);
         let mut tasks = Vec::new();
         let started = server::start_hosts(&lab_hosts, &shared, &pki, lazy_certs, &mut tasks).await;
         if let Err(e) = started {
@@ -741,6 +742,16 @@ impl Lab {
     /// first TLS connection and shared by all later ones, so starting 65k hosts stays fast.
     /// Needs about n + 0.06 n file descriptors plus the open connections (see the module docs).
     pub async fn scale(n: usize, base: Ipv4Addr, port: u16) -> std::io::Result<Lab> {
+        Lab::scale_with_keys(n, base, port, LabKeys::default()).await
+    }
+
+    /// [`Lab::scale`] with chosen key algorithms (RSA-2048 = what a Windows fleet costs).
+    pub async fn scale_with_keys(
+        n: usize,
+        base: Ipv4Addr,
+        port: u16,
+        keys: LabKeys,
+    ) -> std::io::Result<Lab> {
         let hosts = (0..n)
             .map(|i| (None, scale_behavior(i), scale_note(i)))
             .collect();
@@ -752,6 +763,7 @@ impl Lab {
             },
             hosts,
             true,
+            keys,
         )
         .await
     }

@@ -216,7 +216,7 @@ impl HostCtx {
         let name = self.name.as_deref();
         Ok(match &self.behavior {
             Behavior::Rdp(h) => {
-                let leaf = self.pki.leaf(h.cert, name, self.addr, LeafKey::Ecdsa)?;
+                let leaf = self.pki.leaf(h.cert, name, self.addr, LeafKey::Served)?;
                 // xrdp's default ssl_protocols is "TLSv1.2, TLSv1.3"; Windows RDP speaks 1.2.
                 let tls13 = h.policy == RdpPolicy::XrdpLike;
                 TlsAsset::Rustls(self.pki.server_config(leaf, tls13)?)
@@ -292,6 +292,17 @@ impl AsyncWrite for Counted {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    // A TLS flight is several buffers: one writev, one packet, as a real stack sends it.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)

@@ -218,6 +218,20 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FirstBytes<S> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
+    // rustls queues ClientKeyExchange, ChangeCipherSpec and Finished as separate buffers: without
+    // these, each went out in its own sendto and its own loopback packet (3 instead of 1).
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }

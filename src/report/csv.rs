@@ -385,14 +385,15 @@ impl CsvSink {
 
 impl Sink for CsvSink {
     fn write(&mut self, r: &HostReport) -> io::Result<()> {
-        let cells = row(r, &self.extras);
-        self.w.write_record(cells.iter().map(|(s, text)| {
-            if *text {
-                spreadsheet_safe(s).into_owned()
+        // Field by field, borrowing: no second copy of every cell per row.
+        for (s, text) in row(r, &self.extras) {
+            if text {
+                self.w.write_field(spreadsheet_safe(&s).as_bytes())?;
             } else {
-                s.clone()
+                self.w.write_field(s)?;
             }
-        }))?;
+        }
+        self.w.write_record(None::<&[u8]>)?;
         Ok(())
     }
 

@@ -674,7 +674,7 @@ pub struct MitmLog {
     pub plaintext: Vec<u8>,
     /// Length of the server's TSRequest relayed back to the scanner (0: none).
     pub reply_len: usize,
-    /// How the scanner's side ended after the reply: "close_notify", "eof", "timeout", ...
+    /// How the scanner's side ended after the reply: "close_notify", "eof", "reset", "timeout", ...
     pub ended: String,
 }
 
@@ -886,6 +886,10 @@ fn mitm_conn(
                 }
             }),
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break "eof".to_string(),
+            // The scanner closes abortively (SO_LINGER 0) once it has its answer.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                break "reset".to_string();
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break "timeout".to_string(),
             Err(e) => break format!("error: {e}"),
         }
