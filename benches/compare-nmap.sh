@@ -43,7 +43,8 @@ done
 grep -q "rdpsweep lab:" "$OUT/lab.log" || { echo "compare-nmap: the lab did not start" >&2; exit 2; }
 
 # The inventory's host column holds the lab's addresses, in order.
-tail -n +2 "$OUT/lab.csv" | cut -d, -f1 | head -n "$NMAP_HOSTS" > "$OUT/nmap-hosts.txt"
+# (awk, not `tail | head`: head's early exit is a SIGPIPE that pipefail turns into a silent stop.)
+awk -F, -v n="$NMAP_HOSTS" 'NR > 1 && NR <= n + 1 { print $1 }' "$OUT/lab.csv" > "$OUT/nmap-hosts.txt"
 
 now() { date +%s.%N; }
 echo "compare-nmap: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -27,8 +27,9 @@
 //!   inventory, so figures measure work rather than the connect timeout's tail (a filtered host holds a
 //!   slot for 2 x the connect timeout in the scanner, which retries); `realistic` keeps them.
 //! - `FLEET_RATE` (unset): rate-honesty mode instead; `FLEET_RATE_SECS` (20), `FLEET_RATE_DEPTH`
-//!   (standard), `FLEET_RATE_CONCURRENCY` (256). The lab runs in this process and its accept
-//!   timestamps are the measure; the scanner is interrupted after the duration.
+//!   (standard), `FLEET_RATE_CONCURRENCY` (256). The lab runs in this process; the measure is
+//!   every SYN to port 3389 on `lo`, timestamped by the kernel (an AF_PACKET socket, as root), with
+//!   the lab's accept() times printed next to it; the scanner is interrupted after the duration.
 //!
 //! File descriptors: the lab needs one per host plus the open connections; this binary raises
 //! `RLIMIT_NOFILE` (soft and, as root, hard) before starting it. See benches/RESULTS.md.
@@ -1028,6 +1029,7 @@ fn rate_mode(cfg: &Cfg) {
         rows.len(),
         load_average()
     );
+    let syn_capture = SynCapture::start(3389);
     let mut child = Command::new(scanner_bin())
         .args(["scan", "-i"])
         .arg(&inv)
@@ -1089,14 +1091,35 @@ fn rate_mode(cfg: &Cfg) {
     drop(lab);
     rt.shutdown_timeout(Duration::from_secs(1));
 
+    let syns = syn_capture.map(SynCapture::finish).unwrap_or_default();
+
     let Some(t0) = accepts.first().copied() else {
         println!("fleet rate: no accepts seen");
         return;
     };
+    let burst = (rate / 100).max(1);
+    println!(
+        "| measured at | asked /s | window s | connections | achieved /s | deviation | max in any 100 ms (allowed = rate x 0.1 + burst {burst}) | max in any 1 s | first 100 ms |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let rel: Vec<Duration> = accepts.iter().map(|t| t.duration_since(t0)).collect();
+    rate_row("lab accept()", &rel, rate, secs);
+    if let Some(&s0) = syns.first() {
+        let rel: Vec<Duration> = syns
+            .iter()
+            .map(|t| Duration::from_nanos(u64::try_from(t - s0).unwrap_or(0)))
+            .collect();
+        rate_row("SYN on lo (kernel timestamp)", &rel, rate, secs);
+    }
+    println!(
+        "(accept() times carry the lab's own scheduling delay, several ms when it is busy; the SYN capture's kernel timestamps do not)"
+    );
+}
+
+/// One row of the rate table from connection times relative to the first.
+fn rate_row(what: &str, times: &[Duration], rate: u32, secs: u64) {
     // A scan that ran out of hosts early is measured over the time it really ran.
-    let span = accepts
-        .last()
-        .map_or(Duration::ZERO, |t| t.duration_since(t0));
+    let span = times.last().copied().unwrap_or_default();
     let window = Duration::from_secs(secs).min(span.max(Duration::from_millis(1)));
     if window < Duration::from_secs(secs) {
         println!(
@@ -1104,11 +1127,7 @@ fn rate_mode(cfg: &Cfg) {
             window.as_secs_f64()
         );
     }
-    let inside: Vec<Duration> = accepts
-        .iter()
-        .map(|t| t.duration_since(t0))
-        .filter(|d| *d < window)
-        .collect();
+    let inside: Vec<Duration> = times.iter().copied().filter(|d| *d < window).collect();
     let achieved = inside.len() as f64 / window.as_secs_f64();
     let burst = (rate / 100).max(1);
     let allowed_100ms = f64::from(rate) * 0.1 + f64::from(burst);
@@ -1128,15 +1147,159 @@ fn rate_mode(cfg: &Cfg) {
         .filter(|d| **d < Duration::from_millis(100))
         .count();
     println!(
-        "| asked /s | window s | accepts | achieved /s | deviation | max in any 100 ms (allowed = rate x 0.1 + burst {burst}) | max in any 1 s | first 100 ms |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {rate} | {:.1} | {} | {achieved:.1} | {:+.2} % | {} (allowed {allowed_100ms:.0}) | {} | {first_100ms} |",
+        "| {what} | {rate} | {:.1} | {} | {achieved:.1} | {:+.2} % | {} (allowed {allowed_100ms:.0}) | {} | {first_100ms} |",
         window.as_secs_f64(),
         inside.len(),
         100.0 * (achieved - f64::from(rate)) / f64::from(rate),
         max_in(Duration::from_millis(100)),
         max_in(Duration::from_secs(1)),
     );
+}
+
+/// Every SYN to `port` arriving on the loopback interface, with the kernel's receive timestamp:
+/// an AF_PACKET socket (root) on `lo`. Timestamps are taken where the packet enters the stack,
+/// so the lab's own scheduling delays do not blur them.
+struct SynCapture {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<i128>>,
+}
+
+impl SynCapture {
+    fn start(port: u16) -> Option<SynCapture> {
+        let proto = (libc::ETH_P_IP as u16).to_be();
+        // SAFETY: plain socket calls on a descriptor this function owns; every pointer passed is
+        // to a live local of the size given.
+        let fd = unsafe {
+            let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
+            if fd < 0 {
+                eprintln!(
+                    "fleet rate: no SYN capture (AF_PACKET needs root): {}",
+                    std::io::Error::last_os_error()
+                );
+                return None;
+            }
+            let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+            sll.sll_family = libc::AF_PACKET as u16;
+            sll.sll_protocol = proto;
+            sll.sll_ifindex = libc::if_nametoindex(c"lo".as_ptr()) as i32;
+            let on: libc::c_int = 1;
+            let rcvbuf: libc::c_int = 64 << 20;
+            let tv = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 200_000,
+            };
+            let int = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            if libc::bind(
+                fd,
+                (&raw const sll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            ) != 0
+                || libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_TIMESTAMPNS,
+                    (&raw const on).cast(),
+                    int,
+                ) != 0
+            {
+                eprintln!(
+                    "fleet rate: no SYN capture: {}",
+                    std::io::Error::last_os_error()
+                );
+                libc::close(fd);
+                return None;
+            }
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                (&raw const rcvbuf).cast(),
+                int,
+            );
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&raw const tv).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            );
+            fd
+        };
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let mut pkt = [0u8; 128];
+            let mut ctl = [0u64; 16];
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: recvmsg into local buffers of the sizes given; fd stays open until the
+                // loop ends.
+                let (n, from, stamp) = unsafe {
+                    let mut from: libc::sockaddr_ll = std::mem::zeroed();
+                    let mut iov = libc::iovec {
+                        iov_base: pkt.as_mut_ptr().cast(),
+                        iov_len: pkt.len(),
+                    };
+                    let mut msg: libc::msghdr = std::mem::zeroed();
+                    msg.msg_name = (&raw mut from).cast();
+                    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+                    msg.msg_iov = &raw mut iov;
+                    msg.msg_iovlen = 1;
+                    msg.msg_control = ctl.as_mut_ptr().cast();
+                    msg.msg_controllen = std::mem::size_of_val(&ctl);
+                    let n = libc::recvmsg(fd, &raw mut msg, 0);
+                    let mut stamp = None;
+                    let mut c = libc::CMSG_FIRSTHDR(&raw const msg);
+                    while !c.is_null() {
+                        if (*c).cmsg_level == libc::SOL_SOCKET
+                            && (*c).cmsg_type == libc::SO_TIMESTAMPNS
+                        {
+                            let ts: libc::timespec =
+                                std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                            stamp = Some(
+                                i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec),
+                            );
+                        }
+                        c = libc::CMSG_NXTHDR(&raw const msg, c);
+                    }
+                    (n, from, stamp)
+                };
+                let Ok(n) = usize::try_from(n) else { continue };
+                // Loopback shows each packet twice (out and in): keep the incoming copy.
+                if from.sll_pkttype != libc::PACKET_HOST {
+                    continue;
+                }
+                if let (Some(t), Some(p)) = (stamp, pkt.get(..n))
+                    && is_syn_to(p, port)
+                {
+                    out.push(t);
+                }
+            }
+            // SAFETY: the descriptor is ours and no longer used.
+            unsafe { libc::close(fd) };
+            out
+        });
+        Some(SynCapture { stop, thread })
+    }
+
+    fn finish(self) -> Vec<i128> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut v = self.thread.join().unwrap_or_default();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// An Ethernet-framed (lo) IPv4 TCP segment with SYN set, ACK clear, to `port`.
+fn is_syn_to(p: &[u8], port: u16) -> bool {
+    let Some(ip) = p.get(14..) else { return false };
+    if p.get(12..14) != Some(&[0x08, 0x00]) || ip.get(9) != Some(&6) {
+        return false;
+    }
+    let ihl = usize::from(ip.first().copied().unwrap_or(0) & 0x0F) * 4;
+    let Some(tcp) = ip.get(ihl..) else {
+        return false;
+    };
+    let dport = tcp.get(2..4).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    dport == Some(port) && tcp.get(13).is_some_and(|f| f & 0x12 == 0x02)
 }
