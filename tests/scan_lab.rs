@@ -388,3 +388,77 @@ fn readme_lists_every_finding_code() {
         );
     }
 }
+
+/// A scale lab with RSA-2048 keys throughout (what a Windows fleet serves): the TLS hosts hand
+/// out RSA certificates signed with sha256WithRSAEncryption, the scanner verifies the chain against
+/// the lab CA, and the verdicts are still the planted ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsa_keyed_scale_lab_scans_as_planted() {
+    use rdpsweep::lab::{KeyAlg, LabKeys};
+    let keys = LabKeys {
+        ca: KeyAlg::Rsa,
+        leaf: KeyAlg::Rsa,
+    };
+    let lab = Lab::scale_with_keys(40, Ipv4Addr::new(127, 77, 110, 1), 3389, keys)
+        .await
+        .expect("lab starts");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.csv");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&inv, lab.inventory_csv()).unwrap();
+    std::fs::write(&ca, &lab.ca_pem).unwrap();
+    let out_csv = dir.path().join("out.csv");
+    let args: Vec<String> = [
+        "scan",
+        "-i",
+        inv.to_str().unwrap(),
+        "--ca-bundle",
+        ca.to_str().unwrap(),
+        "--rate",
+        "0",
+        "--connect-timeout",
+        "500ms",
+        "--retries",
+        "0",
+        "--host-spacing",
+        "10ms",
+        "--fail-on",
+        "never",
+        "--csv",
+        out_csv.to_str().unwrap(),
+        "-q",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = run_bin(args).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, rows) = read_csv(&out_csv);
+    let planted: HashMap<String, String> = read_csv(&inv)
+        .1
+        .into_iter()
+        .map(|r| (r["host"].clone(), r["expected"].clone()))
+        .collect();
+    assert_eq!(rows.len(), 40);
+    let mut healthy = 0;
+    for r in &rows {
+        assert_eq!(r["verdict"], planted[&r["host"]], "{r:?}");
+        if r["verdict"] == "ok" {
+            healthy += 1;
+            assert_eq!(r["cert_key"], "RSA-2048", "{r:?}");
+            assert_eq!(r["cert_sig_alg"], "sha256WithRSAEncryption", "{r:?}");
+            assert_eq!(r["cert_trusted"], "yes", "{r:?}");
+            assert_eq!(r["credssp_version"], "6", "{r:?}");
+        }
+    }
+    assert!(
+        healthy >= 25,
+        "the mix is mostly healthy NLA hosts: {healthy}"
+    );
+    lab.shutdown().await;
+}
