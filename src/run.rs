@@ -531,16 +531,48 @@ pub fn write_saved(
         .map(|r| r.record.scanned_at.clone())
         .min()
         .unwrap_or_default();
-    let mut w = engine::RowWriter::new(sinks, baseline);
     let targets = reports.len() as u64;
-    for mut r in reports {
+    let fed = write_saved_with(
+        |w| {
+            reports.into_iter().for_each(w);
+            Ok(())
+        },
+        started_at,
+        targets,
+        sinks,
+        baseline,
+    );
+    fed.unwrap_or_else(|e| Outcome {
+        targets,
+        rows: 0,
+        interrupted: false,
+        worst: None,
+        verdicts: Vec::new(),
+        duration: Duration::ZERO,
+        sink_error: Some(e),
+        new_failures: 0,
+    })
+}
+
+/// [`write_saved`] for rows that `feed` produces one at a time. An error from `feed` abandons
+/// the outputs unpublished.
+fn write_saved_with(
+    feed: impl FnOnce(&mut dyn FnMut(crate::model::HostReport)) -> Result<(), String>,
+    started_at: String,
+    targets: u64,
+    sinks: Vec<Box<dyn Sink>>,
+    baseline: Option<Arc<crate::report::baseline::Baseline>>,
+) -> Result<Outcome, String> {
+    let mut w = engine::RowWriter::new(sinks, baseline);
+    let rediff = w.has_baseline();
+    feed(&mut |mut r| {
         // Rows are re-diffed against the given baseline, or kept as saved without one.
-        if w.has_baseline() {
+        if rediff {
             r.change = None;
             r.first_seen_failing = None;
         }
         w.write(r);
-    }
+    })?;
     let stats = w.finish(crate::report::Summary {
         started_at,
         targets,
@@ -548,7 +580,7 @@ pub fn write_saved(
     });
     let mut verdicts: Vec<(String, u64)> = stats.verdicts.into_iter().collect();
     verdicts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    Outcome {
+    Ok(Outcome {
         targets,
         rows: stats.rows,
         interrupted: false,
@@ -557,7 +589,7 @@ pub fn write_saved(
         duration: Duration::ZERO,
         sink_error: stats.error,
         new_failures: stats.new_failures,
-    }
+    })
 }
 
 fn report_cmd(args: &crate::cli::ReportArgs) -> ExitCode {
@@ -569,7 +601,7 @@ fn report_cmd(args: &crate::cli::ReportArgs) -> ExitCode {
         metrics: &args.metrics,
         fail_on: &args.fail_on,
     };
-    rewrite_saved(&outs, || crate::report::jsonl::read_reports(&args.from))
+    rewrite_saved(&outs, || Ok(Saved::File(args.from.clone())))
 }
 
 fn merge_cmd(args: &crate::cli::MergeArgs) -> ExitCode {
@@ -581,7 +613,17 @@ fn merge_cmd(args: &crate::cli::MergeArgs) -> ExitCode {
         metrics: &args.metrics,
         fail_on: &args.fail_on,
     };
-    rewrite_saved(&outs, || crate::report::merge::merge(&args.inputs))
+    rewrite_saved(&outs, || {
+        crate::report::merge::merge(&args.inputs).map(Saved::Rows)
+    })
+}
+
+/// Saved rows to rewrite: in memory (`merge` deduplicates across files), or one JSON Lines file
+/// streamed twice (`report`: the first pass checks every line and finds the inventory columns
+/// before any output is opened, the second writes; memory stays flat in the file's size).
+enum Saved {
+    Rows(Vec<crate::model::HostReport>),
+    File(PathBuf),
 }
 
 /// The output flags `report` and `merge` share.
@@ -597,7 +639,7 @@ struct SavedOutputs<'a> {
 /// Write saved rows (one scan, or several merged) to the requested outputs.
 fn rewrite_saved(
     args: &SavedOutputs<'_>,
-    load: impl FnOnce() -> Result<Vec<crate::model::HostReport>, String>,
+    load: impl FnOnce() -> Result<Saved, String>,
 ) -> ExitCode {
     init_tracing(false, 0);
     let fail_on = match FailOn::parse(args.fail_on) {
@@ -629,9 +671,32 @@ fn rewrite_saved(
             return setup_error(e);
         }
     }
-    let reports = match load() {
+    let saved = match load() {
         Ok(r) => r,
         Err(e) => return setup_error(e),
+    };
+    // Extra inventory columns (first-seen order), the earliest scan time and the row count.
+    let mut extras: Vec<String> = Vec::new();
+    let mut started_at: Option<String> = None;
+    let mut note = |r: &crate::model::HostReport| {
+        for (k, _) in &r.record.target.extra {
+            if !extras.iter().any(|e| e == k) {
+                extras.push(k.clone());
+            }
+        }
+        if started_at.as_ref().is_none_or(|s| r.record.scanned_at < *s) {
+            started_at = Some(r.record.scanned_at.clone());
+        }
+    };
+    let targets = match &saved {
+        Saved::Rows(rows) => {
+            rows.iter().for_each(&mut note);
+            rows.len() as u64
+        }
+        Saved::File(path) => match crate::report::jsonl::for_each_report(path, |r| note(&r)) {
+            Ok(n) => n,
+            Err(e) => return setup_error(e),
+        },
     };
     let baseline = match args.baseline {
         Some(p) => match crate::report::baseline::Baseline::load(p) {
@@ -640,12 +705,35 @@ fn rewrite_saved(
         },
         None => None,
     };
-    let extras = extras_of(&reports);
     let sinks = match open_sinks_for(&csv, &jsonl, &html, &metrics, &extras) {
         Ok(s) => s,
         Err(e) => return setup_error(e),
     };
-    let outcome = write_saved(reports, sinks, baseline);
+    let started_at = started_at.unwrap_or_default();
+    let outcome = match saved {
+        Saved::Rows(rows) => write_saved_with(
+            |w| {
+                rows.into_iter().for_each(w);
+                Ok(())
+            },
+            started_at,
+            targets,
+            sinks,
+            baseline,
+        ),
+        Saved::File(path) => write_saved_with(
+            |w| crate::report::jsonl::for_each_report(&path, w).map(|_| ()),
+            started_at,
+            targets,
+            sinks,
+            baseline,
+        ),
+    };
+    let outcome = match outcome {
+        Ok(o) => o,
+        // The file changed between the passes: nothing is published (outputs are atomic).
+        Err(e) => return setup_error(e),
+    };
     let cfg_fail = ScanConfig {
         fail_on,
         ..lab_free_config()

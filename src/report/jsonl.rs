@@ -72,22 +72,45 @@ impl Sink for JsonlSink {
 
 /// Read a JSON Lines file written by this sink; errors name the line.
 pub fn read_reports(path: &std::path::Path) -> Result<Vec<HostReport>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    for_each_report(path, |r| out.push(r))?;
+    Ok(out)
+}
+
+/// Every record of a saved scan, one at a time, without holding the file or the rows: what
+/// `report --from` needs to rebuild the outputs of a 100,000-host scan in bounded memory.
+/// Returns the number of records; the first bad line is an error with its file:line.
+pub fn for_each_report(
+    path: &std::path::Path,
+    mut f: impl FnMut(HostReport),
+) -> Result<u64, String> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut line = String::new();
+    let mut n = 0u64;
+    let mut lineno = 0u64;
+    loop {
+        line.clear();
+        lineno += 1;
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| format!("{}:{lineno}: {e}", path.display()))?;
+        if read == 0 {
+            return Ok(n);
+        }
         if line.trim().is_empty() {
             continue;
         }
-        let r: HostReport = serde_json::from_str(line).map_err(|e| {
+        let r: HostReport = serde_json::from_str(&line).map_err(|e| {
             format!(
-                "{}:{}: not an rdpsweep JSON Lines record: {e}",
-                path.display(),
-                i + 1
+                "{}:{lineno}: not an rdpsweep JSON Lines record: {e}",
+                path.display()
             )
         })?;
-        out.push(r);
+        n += 1;
+        f(r);
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -225,5 +248,30 @@ mod tests {
             let back: HostReport = serde_json::from_slice(&want).unwrap();
             assert_eq!(back, report);
         }
+    }
+
+    #[test]
+    fn saved_scans_stream_record_by_record_and_name_the_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan.jsonl");
+        let mut text = Vec::new();
+        for rec in [minimal(), full()] {
+            let report = crate::diagnose::report(rec, 1_767_225_600, &Default::default());
+            write_line(&mut text, &report).unwrap();
+            text.extend_from_slice(b"\n"); // a blank line is skipped
+        }
+        std::fs::write(&path, &text).unwrap();
+        let mut hosts = Vec::new();
+        let n = for_each_report(&path, |r| hosts.push(r.record.target.host)).unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(hosts.len(), 2);
+        assert_eq!(read_reports(&path).unwrap().len(), 2);
+
+        text.extend_from_slice(b"{\"not\": \"a report\"}\n");
+        std::fs::write(&path, &text).unwrap();
+        let e = for_each_report(&path, |_| {}).unwrap_err();
+        assert!(e.contains("scan.jsonl:5:"), "{e}");
+        let missing = for_each_report(&dir.path().join("none.jsonl"), |_| {}).unwrap_err();
+        assert!(missing.contains("none.jsonl"), "{missing}");
     }
 }
