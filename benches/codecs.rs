@@ -83,12 +83,8 @@ fn healthy_record(cert: CertFacts, credssp: CredSspOutcome) -> ProbeRecord {
         },
         address: Some(ip),
         dns: DnsOutcome {
-            status: DnsStatus::Literal,
             addresses: vec![ip],
-            canonical: None,
-            ptr: None,
-            ms: None,
-            error: None,
+            ..DnsOutcome::status(DnsStatus::Literal)
         },
         tcp: Some(TcpOutcome {
             status: TcpStatus::Open,

@@ -527,36 +527,25 @@ mod tests {
     use crate::model::*;
 
     fn base(host: &str) -> ProbeRecord {
+        let target = TargetInfo {
+            host: host.into(),
+            port: 3389,
+            ..Default::default()
+        };
+        let dns = DnsOutcome {
+            addresses: vec!["192.0.2.10".parse().unwrap()],
+            ..DnsOutcome::status(DnsStatus::Resolved)
+        };
         ProbeRecord {
-            target: TargetInfo {
-                host: host.into(),
-                port: 3389,
-                ..Default::default()
-            },
             address: Some("192.0.2.10".parse().unwrap()),
-            dns: DnsOutcome {
-                status: DnsStatus::Resolved,
-                addresses: vec!["192.0.2.10".parse().unwrap()],
-                canonical: None,
-                ptr: None,
-                ms: None,
-                error: None,
-            },
             tcp: Some(TcpOutcome {
                 status: TcpStatus::Open,
                 rtt_ms: Some(1.0),
                 error: None,
             }),
-            rdp: None,
-            tls: None,
-            cert: None,
-            credssp: None,
             connections: 1,
-            attempts: 1,
-            flaky: false,
-            deadline_hit: false,
-            scanned_at: "2026-01-01T00:00:00Z".into(),
             duration_ms: 1.0,
+            ..ProbeRecord::new(target, dns, "2026-01-01T00:00:00Z".into())
         }
     }
 

@@ -428,33 +428,13 @@ mod tests {
     }
 
     fn fake_report(host: &str) -> HostReport {
-        let rec = ProbeRecord {
-            target: TargetInfo {
-                host: host.into(),
-                port: 3389,
-                ..Default::default()
-            },
-            address: None,
-            dns: DnsOutcome {
-                status: DnsStatus::Literal,
-                addresses: vec![],
-                canonical: None,
-                ptr: None,
-                ms: None,
-                error: None,
-            },
-            tcp: None,
-            rdp: None,
-            tls: None,
-            cert: None,
-            credssp: None,
-            connections: 0,
-            attempts: 1,
-            flaky: false,
-            deadline_hit: false,
-            scanned_at: "2026-01-01T00:00:00Z".into(),
-            duration_ms: 0.0,
+        let target = TargetInfo {
+            host: host.into(),
+            port: 3389,
+            ..Default::default()
         };
+        let dns = DnsOutcome::status(DnsStatus::Literal);
+        let rec = ProbeRecord::new(target, dns, "2026-01-01T00:00:00Z".into());
         crate::diagnose::report(rec, 0, &Default::default())
     }
 

@@ -421,6 +421,43 @@ pub struct ProbeRecord {
     pub duration_ms: f64,
 }
 
+impl DnsOutcome {
+    /// An outcome that is only its status: no addresses, names, time or error.
+    pub fn status(status: DnsStatus) -> DnsOutcome {
+        DnsOutcome {
+            status,
+            addresses: Vec::new(),
+            canonical: None,
+            ptr: None,
+            ms: None,
+            error: None,
+        }
+    }
+}
+
+impl ProbeRecord {
+    /// A record for `target` before any probe: nothing learned, no connection, one attempt. The
+    /// probes fill it in; a DNS failure's address-less row stays like this.
+    pub fn new(target: TargetInfo, dns: DnsOutcome, scanned_at: String) -> ProbeRecord {
+        ProbeRecord {
+            target,
+            address: None,
+            dns,
+            tcp: None,
+            rdp: None,
+            tls: None,
+            cert: None,
+            credssp: None,
+            connections: 0,
+            attempts: 1,
+            flaky: false,
+            deadline_hit: false,
+            scanned_at,
+            duration_ms: 0.0,
+        }
+    }
+}
+
 /// A diagnosed record: what every sink writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostReport {

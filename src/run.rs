@@ -507,56 +507,19 @@ fn lab_cmd(args: &LabArgs) -> ExitCode {
     })
 }
 
-/// Extra inventory columns of saved rows, in first-seen order (what the scan's CSV header had).
-pub fn extras_of(reports: &[crate::model::HostReport]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for r in reports {
-        for (k, _) in &r.record.target.extra {
-            if !out.iter().any(|e| e == k) {
-                out.push(k.clone());
-            }
+/// Adds `r`'s extra inventory columns not yet in `out`: first-seen order, as the scan's CSV
+/// header had them.
+fn add_extra_columns(out: &mut Vec<String>, r: &crate::model::HostReport) {
+    for (k, _) in &r.record.target.extra {
+        if !out.iter().any(|e| e == k) {
+            out.push(k.clone());
         }
     }
-    out
 }
 
-/// Write saved rows through the same writer as a scan (baseline diff, every sink).
-pub fn write_saved(
-    reports: Vec<crate::model::HostReport>,
-    sinks: Vec<Box<dyn Sink>>,
-    baseline: Option<Arc<crate::report::baseline::Baseline>>,
-) -> Outcome {
-    let started_at = reports
-        .iter()
-        .map(|r| r.record.scanned_at.clone())
-        .min()
-        .unwrap_or_default();
-    let targets = reports.len() as u64;
-    let fed = write_saved_with(
-        |w| {
-            reports.into_iter().for_each(w);
-            Ok(())
-        },
-        started_at,
-        targets,
-        sinks,
-        baseline,
-    );
-    fed.unwrap_or_else(|e| Outcome {
-        targets,
-        rows: 0,
-        interrupted: false,
-        worst: None,
-        verdicts: Vec::new(),
-        duration: Duration::ZERO,
-        sink_error: Some(e),
-        new_failures: 0,
-    })
-}
-
-/// [`write_saved`] for rows that `feed` produces one at a time. An error from `feed` abandons
-/// the outputs unpublished.
-fn write_saved_with(
+/// Write saved rows, which `feed` produces one at a time, through the same writer as a scan
+/// (baseline diff, every sink). An error from `feed` abandons the outputs unpublished.
+fn write_saved(
     feed: impl FnOnce(&mut dyn FnMut(crate::model::HostReport)) -> Result<(), String>,
     started_at: String,
     targets: u64,
@@ -626,6 +589,30 @@ enum Saved {
     File(PathBuf),
 }
 
+impl Saved {
+    /// Looks at every row in order; returns how many there are.
+    fn visit(&self, f: &mut dyn FnMut(&crate::model::HostReport)) -> Result<u64, String> {
+        match self {
+            Saved::Rows(rows) => {
+                rows.iter().for_each(f);
+                Ok(rows.len() as u64)
+            }
+            Saved::File(path) => crate::report::jsonl::for_each_report(path, |r| f(&r)),
+        }
+    }
+
+    /// Hands every row over, in order.
+    fn feed(self, f: &mut dyn FnMut(crate::model::HostReport)) -> Result<(), String> {
+        match self {
+            Saved::Rows(rows) => rows.into_iter().for_each(f),
+            Saved::File(path) => {
+                crate::report::jsonl::for_each_report(&path, f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The output flags `report` and `merge` share.
 struct SavedOutputs<'a> {
     baseline: &'a Option<PathBuf>,
@@ -678,25 +665,14 @@ fn rewrite_saved(
     // Extra inventory columns (first-seen order), the earliest scan time and the row count.
     let mut extras: Vec<String> = Vec::new();
     let mut started_at: Option<String> = None;
-    let mut note = |r: &crate::model::HostReport| {
-        for (k, _) in &r.record.target.extra {
-            if !extras.iter().any(|e| e == k) {
-                extras.push(k.clone());
-            }
-        }
+    let targets = match saved.visit(&mut |r| {
+        add_extra_columns(&mut extras, r);
         if started_at.as_ref().is_none_or(|s| r.record.scanned_at < *s) {
             started_at = Some(r.record.scanned_at.clone());
         }
-    };
-    let targets = match &saved {
-        Saved::Rows(rows) => {
-            rows.iter().for_each(&mut note);
-            rows.len() as u64
-        }
-        Saved::File(path) => match crate::report::jsonl::for_each_report(path, |r| note(&r)) {
-            Ok(n) => n,
-            Err(e) => return setup_error(e),
-        },
+    }) {
+        Ok(n) => n,
+        Err(e) => return setup_error(e),
     };
     let baseline = match args.baseline {
         Some(p) => match crate::report::baseline::Baseline::load(p) {
@@ -709,26 +685,13 @@ fn rewrite_saved(
         Ok(s) => s,
         Err(e) => return setup_error(e),
     };
-    let started_at = started_at.unwrap_or_default();
-    let outcome = match saved {
-        Saved::Rows(rows) => write_saved_with(
-            |w| {
-                rows.into_iter().for_each(w);
-                Ok(())
-            },
-            started_at,
-            targets,
-            sinks,
-            baseline,
-        ),
-        Saved::File(path) => write_saved_with(
-            |w| crate::report::jsonl::for_each_report(&path, w).map(|_| ()),
-            started_at,
-            targets,
-            sinks,
-            baseline,
-        ),
-    };
+    let outcome = write_saved(
+        |w| saved.feed(w),
+        started_at.unwrap_or_default(),
+        targets,
+        sinks,
+        baseline,
+    );
     let outcome = match outcome {
         Ok(o) => o,
         // The file changed between the passes: nothing is published (outputs are atomic).

@@ -46,12 +46,9 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
         },
         address: Some(ip),
         dns: DnsOutcome {
-            status: DnsStatus::Resolved,
             addresses: vec![ip],
-            canonical: None,
-            ptr: None,
             ms: Some(2.0),
-            error: None,
+            ..DnsOutcome::status(DnsStatus::Resolved)
         },
         tcp: Some(TcpOutcome {
             status: TcpStatus::Open,
@@ -185,12 +182,9 @@ fn unreached_after_tcp(mut r: ProbeRecord, status: TcpStatus) -> ProbeRecord {
 fn dns_fail(mut r: ProbeRecord, status: DnsStatus, error: Option<&str>) -> ProbeRecord {
     r.address = None;
     r.dns = DnsOutcome {
-        status,
-        addresses: vec![],
-        canonical: None,
-        ptr: None,
         ms: Some(14.0),
         error: error.map(String::from),
+        ..DnsOutcome::status(status)
     };
     r.tcp = None;
     r.rdp = None;

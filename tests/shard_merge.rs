@@ -126,37 +126,28 @@ fn assignment_is_a_fixed_function() {
 fn report(host: &str, port: u16, addr: Option<&str>, at: &str, verdict: &str) -> HostReport {
     HostReport {
         record: ProbeRecord {
-            target: TargetInfo {
-                host: host.into(),
-                port,
-                site: Some("dc1".into()),
-                source: "fleet.csv:2".into(),
-                ..Default::default()
-            },
             address: addr.map(|a| a.parse::<IpAddr>().unwrap()),
-            dns: DnsOutcome {
-                status: if addr.is_some() {
-                    DnsStatus::Resolved
-                } else {
-                    DnsStatus::Nxdomain
-                },
-                addresses: addr.iter().map(|a| a.parse().unwrap()).collect(),
-                canonical: None,
-                ptr: None,
-                ms: Some(1.25),
-                error: None,
-            },
-            tcp: None,
-            rdp: None,
-            tls: None,
-            cert: None,
-            credssp: None,
             connections: 1,
-            attempts: 1,
-            flaky: false,
-            deadline_hit: false,
-            scanned_at: at.into(),
             duration_ms: 812.5,
+            ..ProbeRecord::new(
+                TargetInfo {
+                    host: host.into(),
+                    port,
+                    site: Some("dc1".into()),
+                    source: "fleet.csv:2".into(),
+                    ..Default::default()
+                },
+                DnsOutcome {
+                    addresses: addr.iter().map(|a| a.parse().unwrap()).collect(),
+                    ms: Some(1.25),
+                    ..DnsOutcome::status(if addr.is_some() {
+                        DnsStatus::Resolved
+                    } else {
+                        DnsStatus::Nxdomain
+                    })
+                },
+                at.into(),
+            )
         },
         verdict: verdict.into(),
         severity: if verdict == "ok" {

@@ -113,12 +113,8 @@ impl Prober {
         let t0 = StdInstant::now();
         let dns = match &target.host {
             Host::Ip(ip) => DnsOutcome {
-                status: DnsStatus::Literal,
                 addresses: vec![*ip],
-                canonical: None,
-                ptr: None,
-                ms: None,
-                error: None,
+                ..DnsOutcome::status(DnsStatus::Literal)
             },
             Host::Name(name) => self.resolver.lookup(name).await,
         };
@@ -376,20 +372,8 @@ fn signature(r: &ProbeRecord) -> (Option<TcpStatus>, Option<NegResult>, Option<T
 
 fn empty_record(target: &Target, dns: DnsOutcome, started: String, t0: StdInstant) -> ProbeRecord {
     ProbeRecord {
-        target: target.info.clone(),
-        address: None,
-        dns,
-        tcp: None,
-        rdp: None,
-        tls: None,
-        cert: None,
-        credssp: None,
-        connections: 0,
-        attempts: 1,
-        flaky: false,
-        deadline_hit: false,
-        scanned_at: started,
         duration_ms: ms_since(t0),
+        ..ProbeRecord::new(target.info.clone(), dns, started)
     }
 }
 

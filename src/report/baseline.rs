@@ -294,31 +294,18 @@ mod tests {
         let findings: Vec<Finding> = findings.iter().map(|(c, s)| finding(c, *s)).collect();
         HostReport {
             record: ProbeRecord {
-                target: TargetInfo {
-                    host: host.into(),
-                    port: 3389,
-                    ..Default::default()
-                },
                 address: addr.map(|a| a.parse().unwrap()),
-                dns: DnsOutcome {
-                    status: DnsStatus::Resolved,
-                    addresses: vec![],
-                    canonical: None,
-                    ptr: None,
-                    ms: None,
-                    error: None,
-                },
-                tcp: None,
-                rdp: None,
-                tls: None,
-                cert: None,
-                credssp: None,
                 connections: 1,
-                attempts: 1,
-                flaky: false,
-                deadline_hit: false,
-                scanned_at: at.into(),
                 duration_ms: 1.0,
+                ..ProbeRecord::new(
+                    TargetInfo {
+                        host: host.into(),
+                        port: 3389,
+                        ..Default::default()
+                    },
+                    DnsOutcome::status(DnsStatus::Resolved),
+                    at.into(),
+                )
             },
             verdict: findings[0].code.clone(),
             severity: findings.iter().map(|f| f.severity).max().unwrap(),

@@ -2498,12 +2498,9 @@ mod tests {
             },
             address: Some(ip),
             dns: DnsOutcome {
-                status: DnsStatus::Resolved,
                 addresses: vec![ip],
-                canonical: None,
-                ptr: None,
                 ms: Some(2.0),
-                error: None,
+                ..DnsOutcome::status(DnsStatus::Resolved)
             },
             tcp: Some(TcpOutcome {
                 status: TcpStatus::Open,

@@ -120,32 +120,18 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     fn minimal() -> ProbeRecord {
+        let target = TargetInfo {
+            host: "ts01.corp.example".into(),
+            port: 3389,
+            ..Default::default()
+        };
+        let dns = DnsOutcome {
+            ms: Some(1.25),
+            ..DnsOutcome::status(DnsStatus::Nxdomain)
+        };
         ProbeRecord {
-            target: TargetInfo {
-                host: "ts01.corp.example".into(),
-                port: 3389,
-                ..Default::default()
-            },
-            address: None,
-            dns: DnsOutcome {
-                status: DnsStatus::Nxdomain,
-                addresses: vec![],
-                canonical: None,
-                ptr: None,
-                ms: Some(1.25),
-                error: None,
-            },
-            tcp: None,
-            rdp: None,
-            tls: None,
-            cert: None,
-            credssp: None,
-            connections: 0,
-            attempts: 1,
-            flaky: false,
-            deadline_hit: false,
-            scanned_at: "2026-01-01T00:00:00Z".into(),
             duration_ms: 0.5,
+            ..ProbeRecord::new(target, dns, "2026-01-01T00:00:00Z".into())
         }
     }
 

@@ -137,32 +137,18 @@ mod tests {
     fn report(host: &str, addr: Option<&str>, at: &str, verdict: &str) -> HostReport {
         HostReport {
             record: ProbeRecord {
-                target: TargetInfo {
-                    host: host.into(),
-                    port: 3389,
-                    source: "cli".into(),
-                    ..Default::default()
-                },
                 address: addr.map(|a| a.parse().unwrap()),
-                dns: DnsOutcome {
-                    status: DnsStatus::Literal,
-                    addresses: vec![],
-                    canonical: None,
-                    ptr: None,
-                    ms: None,
-                    error: None,
-                },
-                tcp: None,
-                rdp: None,
-                tls: None,
-                cert: None,
-                credssp: None,
-                connections: 0,
-                attempts: 1,
-                flaky: false,
-                deadline_hit: false,
-                scanned_at: at.into(),
                 duration_ms: 1500.0,
+                ..ProbeRecord::new(
+                    TargetInfo {
+                        host: host.into(),
+                        port: 3389,
+                        source: "cli".into(),
+                        ..Default::default()
+                    },
+                    DnsOutcome::status(DnsStatus::Literal),
+                    at.into(),
+                )
             },
             verdict: verdict.into(),
             severity: Severity::Fail,

@@ -291,35 +291,23 @@ mod tests {
     ) -> HostReport {
         HostReport {
             record: ProbeRecord {
-                target: TargetInfo {
-                    host: host.into(),
-                    port: 3389,
-                    ..Default::default()
-                },
                 address: addr.map(|a| a.parse().unwrap()),
-                dns: DnsOutcome {
-                    status: DnsStatus::Resolved,
-                    addresses: vec![],
-                    canonical: None,
-                    ptr: None,
-                    ms: None,
-                    error: None,
-                },
                 tcp: tcp.map(|status| TcpOutcome {
                     status,
                     rtt_ms: None,
                     error: None,
                 }),
-                rdp: None,
-                tls: None,
-                cert: None,
-                credssp: None,
                 connections: 1,
-                attempts: 1,
-                flaky: false,
-                deadline_hit: false,
-                scanned_at: NOW.into(),
                 duration_ms: 1.0,
+                ..ProbeRecord::new(
+                    TargetInfo {
+                        host: host.into(),
+                        port: 3389,
+                        ..Default::default()
+                    },
+                    DnsOutcome::status(DnsStatus::Resolved),
+                    NOW.into(),
+                )
             },
             verdict: verdict.into(),
             severity: sev,
