@@ -24,6 +24,8 @@
 //! openssl, nmap, gcc + libssl-dev. Missing ones skip loudly, or fail when `CI` is set.
 //! Runtime: a few seconds per test; tests run in parallel.
 
+#[path = "support/csv_rows.rs"]
+mod csv_rows;
 #[path = "support/freerdp.rs"]
 mod freerdp;
 
@@ -87,24 +89,7 @@ fn scan(ca: &Path, targets: &[(&str, std::net::IpAddr)]) -> Scan {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut r = csv::Reader::from_path(&csv).expect("csv");
-    let headers: Vec<String> = r
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = r
-        .records()
-        .map(|rec| {
-            let rec = rec.expect("csv record");
-            headers
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(str::to_string))
-                .collect()
-        })
-        .collect();
+    let (_, rows) = csv_rows::read_csv(&csv);
     let reports = rdpsweep::report::jsonl::read_reports(&jsonl).expect("jsonl");
     Scan { rows, reports }
 }

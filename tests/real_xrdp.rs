@@ -8,6 +8,8 @@
 //! are scanned by name, pinned with `--resolve`, so certificate name checks never depend on
 //! this machine's DNS or PTR records.
 
+#[path = "support/csv_rows.rs"]
+mod csv_rows;
 #[path = "support/nmap.rs"]
 mod nmap;
 #[path = "support/xrdp.rs"]
@@ -180,21 +182,8 @@ fn scan(instances: &[Instance], depth: &str) -> ScanResult {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let mut r = csv::Reader::from_path(&csv_path).expect("csv");
-    let headers: Vec<String> = r
-        .headers()
-        .expect("headers")
-        .iter()
-        .map(str::to_string)
-        .collect();
     let mut rows = HashMap::new();
-    for rec in r.records() {
-        let rec = rec.expect("csv record");
-        let row: Row = headers
-            .iter()
-            .cloned()
-            .zip(rec.iter().map(str::to_string))
-            .collect();
+    for row in csv_rows::read_csv(&csv_path).1 {
         let h = row.get("host").cloned().unwrap_or_default();
         assert!(rows.insert(h.clone(), row).is_none(), "two rows for {h}");
     }

@@ -7,31 +7,13 @@ use std::path::Path;
 use std::process::Command;
 
 use rdpsweep::lab::{Lab, LabConfig};
+
+#[path = "support/csv_rows.rs"]
+mod csv_rows;
+use csv_rows::read_csv;
 use rdpsweep::model::HostReport;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rdpsweep");
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<HashMap<String, String>>) {
-    let mut r = csv::Reader::from_path(path).expect("csv");
-    let headers: Vec<String> = r
-        .headers()
-        .expect("headers")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = r
-        .records()
-        .map(|rec| {
-            let rec = rec.expect("record");
-            headers
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(str::to_string))
-                .collect()
-        })
-        .collect();
-    (headers, rows)
-}
 
 fn read_jsonl(path: &Path) -> Vec<HostReport> {
     rdpsweep::report::jsonl::read_reports(path).expect("jsonl")
