@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,15 +36,8 @@ pub enum Command {
     Merge(MergeArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Depth {
-    /// One connection: request SSL|HYBRID|HYBRID_EX, TLS, certificate, CredSSP.
-    Quick,
-    /// The security-layer matrix in up to three connections (default).
-    Standard,
-    /// Standard plus standard-RDP encryption, server RDP version and single-version TLS hellos.
-    Deep,
-}
+/// `--depth` belongs to the probe; re-exported here for the flags and the config file.
+pub use crate::probe::Depth;
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::cli::{Depth, ScanArgs};
 use crate::model::Severity;
+use crate::probe::ProbeOptions;
 
 /// Where a report goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +191,19 @@ impl ScanConfig {
             quiet: a.quiet,
             verbose: a.verbose,
         })
+    }
+
+    /// The probe's part of the configuration (the one place it is taken from the flags).
+    pub fn probe_options(&self) -> ProbeOptions {
+        ProbeOptions {
+            depth: self.depth,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            host_deadline: self.host_deadline,
+            host_spacing: self.host_spacing,
+            retries: self.retries,
+            rate: self.rate,
+        }
     }
 }
 

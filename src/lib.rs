@@ -5,6 +5,7 @@
 
 pub mod cert;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod configfile;
 pub mod diagnose;

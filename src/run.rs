@@ -11,12 +11,14 @@ use tokio::sync::watch;
 use crate::cert::TrustStore;
 use crate::cli::{Cli, Command, DemoArgs, Depth, LabArgs, ScanArgs};
 use crate::config::{FailOn, Output, ScanConfig};
+use crate::diagnose::Policy;
 use crate::engine::{self, EngineOptions, Outcome};
 use crate::inventory::{InventoryOptions, Targets};
-use crate::model::Severity;
+use crate::model::{HostReport, Severity};
 use crate::probe::Prober;
 use crate::report::Sink;
 use crate::resolve::{Resolver, ResolverOptions};
+use crate::target::Target;
 
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_SETUP: u8 = 2;
@@ -250,13 +252,17 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Out
     };
     let sinks = open_sinks(cfg, &extras)?;
     let concurrency = fit_concurrency(cfg.concurrency);
-    let prober = Arc::new(Prober::new(cfg, resolver, trust));
+    let prober = Arc::new(Prober::new(cfg.probe_options(), resolver, trust));
+    let policy = Policy {
+        expiry_warn_days: cfg.expiry_warn_days,
+        ..Policy::default()
+    };
     let opts = EngineOptions {
         concurrency,
         grace: Duration::from_secs(1),
         progress: !cfg.quiet,
         total,
-        started_at: crate::probe::now_rfc3339(),
+        started_at: crate::clock::now_rfc3339(),
         baseline,
     };
     let stream = WarnOnSkip {
@@ -266,12 +272,26 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Out
     engine::run(
         opts,
         stream,
-        move |t| prober.clone().probe_target(t),
+        move |t| probe_and_diagnose(prober.clone(), policy, t),
         sinks,
         cancel,
     )
     .await
     .map_err(|e| e.to_string())
+}
+
+/// The engine's per-target work: probe every address, then diagnose each record as of the
+/// moment its probe started (certificate expiry and clock skew are judged at that time).
+async fn probe_and_diagnose(prober: Arc<Prober>, policy: Policy, t: Target) -> Vec<HostReport> {
+    prober
+        .probe_target(t)
+        .await
+        .into_iter()
+        .map(|rec| {
+            let now = crate::clock::unix_of(&rec.scanned_at);
+            crate::diagnose::report(rec, now, &policy)
+        })
+        .collect()
 }
 
 /// Surfaces --skip-bad-lines warnings as they happen.

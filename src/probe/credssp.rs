@@ -4,9 +4,10 @@
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use super::HostCtx;
+use super::host::HostCtx;
 use super::io::{ReadEnd, read_parsed};
-use crate::model::{CredSspOutcome, CredSspStatus, NtlmInfo, ProbeRecord};
+use crate::clock::Timestamp;
+use crate::model::{CredSspOutcome, CredSspStatus, NtlmInfo};
 use crate::rdp::credssp::{self, TsParseError, TsRequest};
 use crate::rdp::ntlm;
 
@@ -28,7 +29,8 @@ fn outcome(status: CredSspStatus) -> CredSspOutcome {
     }
 }
 
-pub async fn credssp_phase<S>(ctx: &HostCtx<'_>, mut s: S, rec: &mut ProbeRecord)
+/// On an established TLS stream: our NEGOTIATE out, the server's TSRequest in, close.
+pub async fn credssp_phase<S>(ctx: &HostCtx<'_>, mut s: S) -> CredSspOutcome
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -40,16 +42,12 @@ where
     })
     .await
     {
-        Err(_) => {
-            rec.credssp = Some(outcome(CredSspStatus::Timeout));
-            return;
-        }
+        Err(_) => return outcome(CredSspStatus::Timeout),
         Ok(Err(e)) => {
-            rec.credssp = Some(CredSspOutcome {
+            return CredSspOutcome {
                 error: Some(e.kind().to_string()),
                 ..outcome(CredSspStatus::Reset)
-            });
-            return;
+            };
         }
         Ok(Ok(())) => {}
     }
@@ -62,8 +60,8 @@ where
         credssp::parse_ts_request,
     )
     .await;
-    rec.credssp = Some(match end {
-        ReadEnd::Done(r) => from_ts_request(r, super::now_unix()),
+    let o = match end {
+        ReadEnd::Done(r) => from_ts_request(r, Timestamp::now().unix()),
         ReadEnd::Timeout { .. } => outcome(CredSspStatus::Timeout),
         ReadEnd::Reset { .. } => outcome(CredSspStatus::Reset),
         ReadEnd::Eof { .. } => outcome(CredSspStatus::Closed),
@@ -75,13 +73,14 @@ where
             error: Some(e.kind().to_string()),
             ..outcome(CredSspStatus::Reset)
         },
-    });
+    };
     // The probe ends at the CHALLENGE: dropping `s` closes the socket (FIN) without a
     // close_notify, which would cost both sides an encrypted record and a wake-up for nothing.
     drop(s);
+    o
 }
 
-/// Interpret the server's TSRequest.
+/// Interpret the server's TSRequest; `now_unix` (the scanner's clock) gives the clock skew.
 pub fn from_ts_request(r: Result<TsRequest, TsParseError>, now_unix: i64) -> CredSspOutcome {
     let ts = match r {
         Ok(ts) => ts,
@@ -115,6 +114,7 @@ pub fn from_ts_request(r: Result<TsRequest, TsParseError>, now_unix: i64) -> Cre
     o
 }
 
+/// The model's view of the server's CHALLENGE, with its clock against ours.
 fn ntlm_info(ch: &ntlm::Challenge, now_unix: i64) -> NtlmInfo {
     let ts = ch.timestamp.and_then(ntlm::filetime_to_unix);
     NtlmInfo {
@@ -124,57 +124,43 @@ fn ntlm_info(ch: &ntlm::Challenge, now_unix: i64) -> NtlmInfo {
         dns_computer: ch.dns_computer.clone(),
         dns_domain: ch.dns_domain.clone(),
         dns_tree: ch.dns_tree.clone(),
-        os_version: ch
-            .version
-            .as_ref()
-            .map(|v| format!("{}.{}.{}", v.major, v.minor, v.build)),
-        os_name: ch
-            .version
-            .as_ref()
-            .and_then(|v| v.os_name())
-            .map(str::to_string),
+        os_version: ch.version.map(|v| v.to_string()),
+        os_name: ch.version.and_then(|v| v.os_name()).map(str::to_string),
         timestamp_unix: ts,
-        clock_skew_s: ts.map(|t| t - now_unix),
+        clock_skew_s: ts.map(|t| t.saturating_sub(now_unix)),
         flags: ch.flags,
     }
 }
 
 /// Legacy-TLS hosts (TLS 1.0/1.1, CBC/DHE-only): finish TLS with the system OpenSSL at security
 /// level 0 (this fallback only) and run the same CredSSP probe, so the old hosts most likely to be
-/// unpatched still report their CredSSP version and NTLM facts.
+/// unpatched still report their CredSSP version and NTLM facts. None when no TLS was attempted
+/// (no connection, or the CC selected no CredSSP layer).
 #[cfg(feature = "legacy-tls")]
-pub async fn credssp_via_openssl(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
-    use super::negotiate::{FIRST_REQUEST, exchange};
+pub async fn credssp_via_openssl(ctx: &mut HostCtx<'_>) -> Option<CredSspOutcome> {
+    use super::host::FIRST_REQUEST;
     use crate::model::NegResult;
 
-    let (stream, _) = ctx.connect().await;
-    let Some(mut s) = stream else { return };
-    match exchange(ctx, &mut s, FIRST_REQUEST).await {
-        NegResult::Selected { protocol, .. } if protocol & 0x0A != 0 => {}
-        _ => return,
-    }
+    let s = match ctx.reconnect(FIRST_REQUEST).await {
+        (NegResult::Selected { protocol, .. }, Some(s)) if protocol & 0x0A != 0 => s,
+        _ => return None,
+    };
     let deadline = ctx.phase_deadline();
     let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-    let Ok(std_stream) = s.into_std() else { return };
+    let std_stream = s.into_std().ok()?;
     // OpenSSL's socket timeouts bound each read, not the handshake: a server trickling one byte
     // per read timeout would hold the blocking thread for hours. A second handle on the socket
     // lets the deadline shut it down, which ends every blocked read at once.
-    let Ok(killer) = std_stream.try_clone() else {
-        return;
-    };
+    let killer = std_stream.try_clone().ok()?;
     let task = tokio::task::spawn_blocking(move || openssl_exchange(std_stream, remaining));
     let res = match tokio::time::timeout_at(deadline, task).await {
         Ok(r) => r,
         Err(_) => {
             let _ = killer.shutdown(std::net::Shutdown::Both);
-            if let Some(t) = rec.tls.as_mut() {
-                t.via = "legacy-hello+openssl".into();
-            }
-            rec.credssp = Some(CredSspOutcome {
+            return Some(CredSspOutcome {
                 error: Some("openssl handshake did not finish in time".into()),
                 ..outcome(CredSspStatus::Timeout)
             });
-            return;
         }
     };
     let o = match res {
@@ -183,7 +169,7 @@ pub async fn credssp_via_openssl(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
                 crate::rdp::Parse::Done(r) => r,
                 crate::rdp::Parse::Incomplete { .. } => Err(TsParseError::Truncated),
             };
-            from_ts_request(parsed, super::now_unix())
+            from_ts_request(parsed, Timestamp::now().unix())
         }
         Ok(Err(e)) => CredSspOutcome {
             error: Some(e),
@@ -191,10 +177,7 @@ pub async fn credssp_via_openssl(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
         },
         Err(_) => outcome(CredSspStatus::Reset),
     };
-    if let Some(t) = rec.tls.as_mut() {
-        t.via = "legacy-hello+openssl".into();
-    }
-    rec.credssp = Some(o);
+    Some(o)
 }
 
 #[cfg(feature = "legacy-tls")]
@@ -255,5 +238,85 @@ fn openssl_exchange(
                 };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdp::ntlm::{Challenge, NtlmVersion};
+
+    /// 2026-11-21T00:00:00Z as a FILETIME (100 ns ticks since 1601).
+    const FILETIME: u64 = 134_397_360_000_000_000;
+    const UNIX: i64 = 1_795_262_400;
+
+    fn challenge() -> Challenge {
+        Challenge {
+            flags: 0xE288_8297,
+            target_name: Some("VM".into()),
+            dns_computer: Some("vm.lab.test".into()),
+            timestamp: Some(FILETIME),
+            version: Some(NtlmVersion {
+                major: 6,
+                minor: 1,
+                build: 7601,
+            }),
+            ..Challenge::default()
+        }
+    }
+
+    #[test]
+    fn ntlm_view_with_clock_skew_against_the_scanner() {
+        let i = ntlm_info(&challenge(), UNIX - 90);
+        assert_eq!(i.os_version.as_deref(), Some("6.1.7601"));
+        assert_eq!(i.os_name.as_deref(), Some("Windows 7 / Server 2008 R2"));
+        assert_eq!(i.timestamp_unix, Some(UNIX));
+        // The server is 90 s ahead of us.
+        assert_eq!(i.clock_skew_s, Some(90));
+        assert_eq!(i.target_name.as_deref(), Some("VM"));
+        assert_eq!(i.dns_computer.as_deref(), Some("vm.lab.test"));
+        assert_eq!(i.flags, 0xE288_8297);
+        assert_eq!(ntlm_info(&challenge(), UNIX + 30).clock_skew_s, Some(-30));
+        // No timestamp (or FILETIME 0): no skew, never a skew against 1601.
+        for timestamp in [None, Some(0)] {
+            let c = Challenge {
+                timestamp,
+                ..challenge()
+            };
+            let i = ntlm_info(&c, UNIX);
+            assert_eq!((i.timestamp_unix, i.clock_skew_s), (None, None));
+        }
+        // An unknown OS version keeps the numbers and names no OS.
+        let c = Challenge {
+            version: Some(NtlmVersion {
+                major: 7,
+                minor: 0,
+                build: 1,
+            }),
+            ..challenge()
+        };
+        let i = ntlm_info(&c, UNIX);
+        assert_eq!((i.os_version.as_deref(), i.os_name), (Some("7.0.1"), None));
+    }
+
+    #[test]
+    fn ts_request_statuses() {
+        let ts = |error_code, nego_tokens| TsRequest {
+            version: 6,
+            error_code,
+            nego_tokens,
+            ..TsRequest::default()
+        };
+        let o = from_ts_request(Ok(ts(None, vec![])), UNIX);
+        assert_eq!((o.status, o.version), (CredSspStatus::NoChallenge, Some(6)));
+        let o = from_ts_request(Ok(ts(Some(0xC000_006D), vec![])), UNIX);
+        assert_eq!(o.status, CredSspStatus::ErrorCode);
+        assert_eq!(o.error_code, Some(0xC000_006D));
+        let o = from_ts_request(Ok(ts(None, vec![b"not ntlm".to_vec()])), UNIX);
+        assert_eq!(o.status, CredSspStatus::NoChallenge);
+        assert!(o.error.as_deref().unwrap_or("").starts_with("NTLM: "));
+        let o = from_ts_request(Err(TsParseError::Truncated), UNIX);
+        assert_eq!(o.status, CredSspStatus::Malformed);
+        assert_eq!(o.ntlm, None);
     }
 }

@@ -1,19 +1,17 @@
-//! The per-address probe plan: TCP, X.224 negotiation matrix, TLS (rustls, then the raw legacy
-//! hello), certificate facts, CredSSP/NTLM. Each phase returns its outcome; a failing host is
-//! data, never an error. Connections are counted, spaced per address, and rate-limited globally.
-//!
-//! Plan (fewest connections; each reconnect is an event-log line on the server):
-//! 1. CR 0x0B (SSL|HYBRID|HYBRID_EX). If SSL/HYBRID selected: TLS, certificate; if HYBRID: one
-//!    TSRequest with an NTLM NEGOTIATE, read the CHALLENGE, close. Never credentials.
-//! 2. standard: strip the accepted bit and retry (HYBRID_EX implies HYBRID), then one CR 0 unless a
-//!    failure code already proved standard RDP security is refused. At most 3 X.224
-//!    requests (connections); the TLS fallback's own connections (legacy hello, OpenSSL) are extra.
-//! 3. deep: MCS Connect-Initial for the standard-RDP encryption level/method and server version,
-//!    and single-version TLS hellos (1.0-1.3).
+//! The probe: for each address, the phases of [`plan`] (TCP, X.224 negotiation matrix, TLS
+//! with the raw legacy hello for servers rustls cannot talk to, certificate facts, CredSSP/NTLM,
+//! deep MCS and TLS-version probes), with retries. Each phase returns its outcome; a failing
+//! host is data, never an error. Connections are counted, spaced per address, and rate-limited
+//! globally. The probe records facts only: the pipeline diagnoses them.
 
+pub mod cert;
 pub mod credssp;
+pub mod host;
 pub mod io;
+pub mod mcs;
 pub mod negotiate;
+pub mod options;
+pub mod plan;
 pub mod tcp;
 pub mod tls;
 
@@ -23,17 +21,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant};
 
 use governor::{DefaultDirectRateLimiter, Jitter, Quota};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+pub use host::HostCtx;
+pub use options::{Depth, ProbeOptions};
+
 use crate::cert::TrustStore;
-use crate::cli::Depth;
-use crate::config::ScanConfig;
-use crate::diagnose::Policy;
-use crate::model::{
-    DnsOutcome, DnsStatus, HostReport, NegResult, ProbeRecord, RdpOutcome, TcpOutcome, TcpStatus,
-    TlsStatus,
-};
+use crate::clock::{Timestamp, ms_since};
+use crate::model::{DnsOutcome, DnsStatus, NegResult, ProbeRecord, TcpStatus, TlsStatus};
 use crate::resolve::Resolver;
 use crate::target::{Host, Target};
 use crate::tls::danger::TlsConfigs;
@@ -44,16 +39,10 @@ const MAX_ADDRESSES_IN_FLIGHT: usize = 8;
 /// Everything shared by all probes of one scan; built once (TLS configs and trust store are
 /// expensive and must never be rebuilt per connection).
 pub struct Prober {
-    pub depth: Depth,
-    pub connect_timeout: Duration,
-    pub timeout: Duration,
-    pub host_deadline: Duration,
-    pub host_spacing: Duration,
-    pub retries: u32,
+    pub opts: ProbeOptions,
     pub tls: TlsConfigs,
     pub trust: TrustStore,
     pub resolver: Resolver,
-    pub policy: Policy,
     limiter: Option<DefaultDirectRateLimiter>,
     jitter: Jitter,
     /// Set once the scanner warned that it ran out of descriptors or ports (one warning a scan).
@@ -61,28 +50,19 @@ pub struct Prober {
 }
 
 impl Prober {
-    pub fn new(cfg: &ScanConfig, resolver: Resolver, trust: TrustStore) -> Prober {
-        let limiter = new_limiter(cfg.rate);
+    pub fn new(opts: ProbeOptions, resolver: Resolver, trust: TrustStore) -> Prober {
+        let limiter = new_limiter(opts.rate);
         // Jitter spreads connection starts a little so hosts of one subnet are not hit in lockstep.
-        let jitter_ms = if cfg.rate == 0 {
+        let jitter_ms = if opts.rate == 0 {
             0
         } else {
-            (1000 / u64::from(cfg.rate.max(1))).min(50)
+            (1000 / u64::from(opts.rate.max(1))).min(50)
         };
         Prober {
-            depth: cfg.depth,
-            connect_timeout: cfg.connect_timeout,
-            timeout: cfg.timeout,
-            host_deadline: cfg.host_deadline,
-            host_spacing: cfg.host_spacing,
-            retries: cfg.retries,
+            opts,
             tls: TlsConfigs::new(),
             trust,
             resolver,
-            policy: Policy {
-                expiry_warn_days: cfg.expiry_warn_days,
-                ..Policy::default()
-            },
             limiter,
             jitter: Jitter::up_to(Duration::from_millis(jitter_ms)),
             exhaustion_warned: AtomicBool::new(false),
@@ -106,10 +86,10 @@ impl Prober {
         }
     }
 
-    /// Resolve the target, probe every address, diagnose: one report per address (or one
-    /// address-less row when DNS failed).
-    pub async fn probe_target(self: Arc<Self>, target: Target) -> Vec<HostReport> {
-        let started = now_rfc3339();
+    /// Resolve the target and probe every address: one record per address (or one
+    /// address-less record when DNS failed).
+    pub async fn probe_target(self: Arc<Self>, target: Target) -> Vec<ProbeRecord> {
+        let started = Timestamp::now();
         let t0 = StdInstant::now();
         let dns = match &target.host {
             Host::Ip(ip) => DnsOutcome {
@@ -119,8 +99,7 @@ impl Prober {
             Host::Name(name) => self.resolver.lookup(name).await,
         };
         if !dns.status.resolved() || dns.addresses.is_empty() {
-            let rec = empty_record(&target, dns, started, t0);
-            return vec![self.finish(rec)];
+            return vec![empty_record(&target, dns, started, t0)];
         }
         if let [ip] = dns.addresses.as_slice() {
             // One address (every IP target, most names): no join_all, whose boxed slice of
@@ -128,8 +107,7 @@ impl Prober {
             let ip = *ip;
             // Boxed: the probe's state machine is kilobytes, and the host task (moved into the
             // runtime at spawn) then carries a pointer instead.
-            let rec = Box::pin(self.probe_address(&target, dns, ip)).await;
-            return vec![self.finish(rec)];
+            return vec![Box::pin(self.probe_address(&target, dns, ip)).await];
         }
         let addrs = dns.addresses.clone();
         let futs = addrs.into_iter().map(|ip| {
@@ -140,32 +118,26 @@ impl Prober {
         });
         // A name with many addresses must not escape --concurrency: at most 8 probes at once.
         use futures::StreamExt;
-        let records: Vec<ProbeRecord> = futures::stream::iter(futs)
+        futures::stream::iter(futs)
             .buffered(MAX_ADDRESSES_IN_FLIGHT)
             .collect()
-            .await;
-        records.into_iter().map(|r| self.finish(r)).collect()
-    }
-
-    fn finish(&self, rec: ProbeRecord) -> HostReport {
-        let now = crate::report::csv::unix_of(&rec.scanned_at);
-        crate::diagnose::report(rec, now, &self.policy)
+            .await
     }
 
     /// One address, with retries on timeouts; a host whose attempts disagree is flaky.
     async fn probe_address(&self, target: &Target, dns: DnsOutcome, ip: IpAddr) -> ProbeRecord {
         let t0 = StdInstant::now();
-        let host_deadline = Instant::now() + self.host_deadline;
-        let started = now_rfc3339();
+        let host_deadline = Instant::now() + self.opts.host_deadline;
+        let started = Timestamp::now();
         let addr = SocketAddr::new(ip, target.port);
         let mut rec = self.attempt(target, &dns, addr, host_deadline).await;
         let mut attempts = 1;
         let mut flaky = false;
-        while attempts <= self.retries
+        while attempts <= self.opts.retries
             && timed_out(&rec)
-            && Instant::now() + self.connect_timeout < host_deadline
+            && Instant::now() + self.opts.connect_timeout < host_deadline
         {
-            tokio::time::sleep(self.host_spacing).await;
+            tokio::time::sleep(self.opts.host_spacing).await;
             let again = self.attempt(target, &dns, addr, host_deadline).await;
             attempts += 1;
             let connections = rec.connections + again.connections;
@@ -180,12 +152,14 @@ impl Prober {
         }
         rec.attempts = attempts;
         rec.flaky = flaky;
-        rec.scanned_at = started;
+        rec.scanned_at = started.to_rfc3339();
         rec.duration_ms = ms_since(t0);
         if Instant::now() >= host_deadline {
             rec.deadline_hit = true;
         }
-        self.fill_ptr_and_name_match(target, &mut rec, ip).await;
+        if let Some(c) = rec.cert.as_mut() {
+            cert::check_name(&self.resolver, &target.host, ip, c, &mut rec.dns).await;
+        }
         rec
     }
 
@@ -196,61 +170,12 @@ impl Prober {
         addr: SocketAddr,
         host_deadline: Instant,
     ) -> ProbeRecord {
-        let mut rec = empty_record(target, dns.clone(), String::new(), StdInstant::now());
+        let mut rec = ProbeRecord::new(target.info.clone(), dns.clone(), String::new());
         rec.address = Some(addr.ip());
-        let mut ctx = HostCtx {
-            prober: self,
-            addr,
-            host_deadline,
-            connections: 0,
-            last_connect: None,
-        };
-        let (stream, tcp) = ctx.connect().await;
-        let reset_after_accept = stream.is_none() && tcp.status == TcpStatus::Open;
-        rec.tcp = Some(tcp);
-        if let Some(stream) = stream {
-            negotiate::run_plan(&mut ctx, stream, &mut rec).await;
-        } else if reset_after_accept {
-            // The server reset before our CR could be sent: the same fact as a reset at the CR.
-            rec.rdp = Some(RdpOutcome {
-                attempts: vec![crate::model::NegAttempt {
-                    requested: negotiate::FIRST_REQUEST,
-                    result: NegResult::Reset,
-                }],
-                ..RdpOutcome::default()
-            });
-        }
+        let mut ctx = HostCtx::new(self, addr, host_deadline);
+        plan::run(&mut ctx, &mut rec).await;
         rec.connections = ctx.connections;
         rec
-    }
-
-    /// Certificate name check: inventory name, or (for IP targets) IP SANs then the PTR name.
-    async fn fill_ptr_and_name_match(&self, target: &Target, rec: &mut ProbeRecord, ip: IpAddr) {
-        let Some(cert) = rec.cert.as_mut() else {
-            return;
-        };
-        if cert.parse_error.is_some() && cert.not_after_unix == 0 {
-            return;
-        }
-        match &target.host {
-            Host::Name(name) => {
-                cert.name_match = Some(crate::cert::name_matches(cert, name));
-                cert.checked_name = Some(name.clone());
-            }
-            Host::Ip(_) => {
-                if crate::cert::ip_matches(cert, ip) {
-                    cert.name_match = Some(true);
-                    cert.checked_name = Some(ip.to_string());
-                    return;
-                }
-                // PTR only when it can change the answer: it costs a DNS query per host.
-                if let Some(ptr) = self.resolver.ptr(ip).await {
-                    cert.name_match = Some(crate::cert::name_matches(cert, &ptr));
-                    cert.checked_name = Some(ptr.clone());
-                    rec.dns.ptr = Some(ptr);
-                }
-            }
-        }
     }
 }
 
@@ -262,80 +187,6 @@ pub fn new_limiter(rate: u32) -> Option<DefaultDirectRateLimiter> {
         Quota::per_second(per_sec).allow_burst(burst),
     ))
 }
-
-/// Per-address state for one attempt: connection count and spacing between reconnects.
-pub struct HostCtx<'a> {
-    pub prober: &'a Prober,
-    pub addr: SocketAddr,
-    pub host_deadline: Instant,
-    pub connections: u32,
-    last_connect: Option<Instant>,
-}
-
-impl HostCtx<'_> {
-    pub fn phase_deadline(&self) -> Instant {
-        io::phase_deadline(self.prober.timeout, self.host_deadline)
-    }
-
-    /// A new TCP connection to this address: spaced from the previous one, rate-limited.
-    /// When the scanner itself is out of file descriptors or local ports (EMFILE, ENFILE,
-    /// EADDRNOTAVAIL, ENOBUFS), no packet left: pause with backoff and try again until the host
-    /// deadline, so the scanner's own limits never become a host's `tcp-error`.
-    pub async fn connect(&mut self) -> (Option<TcpStream>, TcpOutcome) {
-        if let Some(last) = self.last_connect {
-            let next = last + self.prober.host_spacing;
-            if next >= self.host_deadline {
-                return (
-                    None,
-                    TcpOutcome {
-                        status: TcpStatus::Error,
-                        rtt_ms: None,
-                        error: Some("host deadline".into()),
-                    },
-                );
-            }
-            tokio::time::sleep_until(next).await;
-        }
-        let mut pause = EXHAUSTION_PAUSE;
-        loop {
-            self.prober.rate_wait().await;
-            self.last_connect = Some(Instant::now());
-            let deadline = (Instant::now() + self.prober.connect_timeout).min(self.host_deadline);
-            match tcp::attempt(self.addr, deadline).await {
-                tcp::Attempt::Open(s, o) => {
-                    self.connections += 1;
-                    return (Some(s), o);
-                }
-                tcp::Attempt::ResetAfterAccept(o) | tcp::Attempt::Failed(o) => {
-                    self.connections += 1;
-                    return (None, o);
-                }
-                tcp::Attempt::Exhausted(e) => {
-                    self.prober.warn_exhaustion(&e);
-                    // Jitter keeps the waiting hosts from retrying in lockstep.
-                    let wait = pause + Duration::from_millis(rand::random::<u64>() % 50);
-                    if Instant::now() + wait >= self.host_deadline {
-                        let (status, detail) = tcp::classify(&e);
-                        return (
-                            None,
-                            TcpOutcome {
-                                status,
-                                rtt_ms: None,
-                                error: Some(detail),
-                            },
-                        );
-                    }
-                    tokio::time::sleep(wait).await;
-                    pause = (pause * 2).min(EXHAUSTION_PAUSE_MAX);
-                }
-            }
-        }
-    }
-}
-
-/// First and longest pause before retrying a connection the scanner could not open itself.
-const EXHAUSTION_PAUSE: Duration = Duration::from_millis(50);
-const EXHAUSTION_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// Attempts that ended in a timeout are retried (`--retries`).
 fn timed_out(r: &ProbeRecord) -> bool {
@@ -370,34 +221,14 @@ fn signature(r: &ProbeRecord) -> (Option<TcpStatus>, Option<NegResult>, Option<T
     )
 }
 
-fn empty_record(target: &Target, dns: DnsOutcome, started: String, t0: StdInstant) -> ProbeRecord {
+fn empty_record(
+    target: &Target,
+    dns: DnsOutcome,
+    started: Timestamp,
+    t0: StdInstant,
+) -> ProbeRecord {
     ProbeRecord {
         duration_ms: ms_since(t0),
-        ..ProbeRecord::new(target.info.clone(), dns, started)
+        ..ProbeRecord::new(target.info.clone(), dns, started.to_rfc3339())
     }
-}
-
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    // Second precision: enough for a scan log, and stable in spreadsheets.
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-pub fn now_unix() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// Helper for phases: mark the RDP outcome's accepted layer once.
-pub fn add_accepted(rdp: &mut RdpOutcome, name: &str) {
-    if !rdp.accepted.iter().any(|a| a == name) {
-        rdp.accepted.push(name.to_string());
-    }
-}
-
-/// Milliseconds since `t0`, to the microsecond: shorter JSON, and it reads back identically.
-pub fn ms_since(t0: StdInstant) -> f64 {
-    (t0.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }

@@ -1,227 +1,158 @@
 //! X.224 negotiation and the security-layer matrix (rdp-protocol.md 2.2), in at most three
-//! connections at standard depth.
+//! connections at standard depth. [`first`] reads the first CC (on the plan's first
+//! connection); [`matrix`] reconnects to strip what was accepted; [`finish`] names the layer
+//! the server insists on.
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use super::host::{FIRST_REQUEST, HostCtx};
+use super::options::Depth;
+use crate::model::{NegAttempt, NegResult, RdpOutcome};
+use crate::rdp::x224::{Protocols, protocol_name};
 
-use super::io::{ReadEnd, read_parsed};
-use super::{HostCtx, add_accepted};
-use crate::cli::Depth;
-use crate::model::{NegAttempt, NegResult, ProbeRecord, RdpOutcome, TcpStatus};
-use crate::rdp::x224::{self, Confirm, NotRdpHint};
-
-const SSL: u32 = 0x01;
-const HYBRID: u32 = 0x02;
-const HYBRID_EX: u32 = 0x08;
-/// SSL|HYBRID|HYBRID_EX: never more (xrdp rejects requests above 0x0B).
-pub const FIRST_REQUEST: u32 = 0x0B;
+const SSL: u32 = Protocols::SSL.bits();
+const HYBRID: u32 = Protocols::HYBRID.bits();
+const HYBRID_EX: u32 = Protocols::HYBRID_EX.bits();
 /// X.224 requests (connections) the standard-depth matrix may make, the first one included.
 /// Connections the TLS phase opens for itself (legacy hello, OpenSSL CredSSP) do not count:
 /// a TLS 1.0-only NLA host would otherwise never learn that NLA is required.
 const MAX_STANDARD_CONNECTIONS: u32 = 3;
 
-/// Send a CR and read the CC. The stream stays open for TLS when a layer was selected.
-pub async fn exchange(ctx: &HostCtx<'_>, stream: &mut TcpStream, requested: u32) -> NegResult {
-    let cr = x224::connection_request(requested, None);
-    let deadline = ctx.phase_deadline();
-    match tokio::time::timeout_at(deadline, stream.write_all(&cr)).await {
-        Err(_) => return NegResult::NoReply,
-        Ok(Err(e)) => {
-            return match e.kind() {
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
-                    NegResult::Reset
-                }
-                _ => NegResult::Closed,
-            };
-        }
-        Ok(Ok(())) => {}
-    }
-    let mut buf = Vec::with_capacity(32);
-    match read_parsed(
-        stream,
-        &mut buf,
-        x224::MAX_TPKT,
-        deadline,
-        x224::parse_confirm,
-    )
-    .await
-    {
-        ReadEnd::Done(c) => confirm_to_result(c, &buf),
-        ReadEnd::Timeout { got: 0 } => NegResult::NoReply,
-        // A TPKT header and then nothing (or a trickle) is an RDP stack that stopped answering.
-        ReadEnd::Timeout { .. } if buf.first() == Some(&0x03) => NegResult::NoReply,
-        ReadEnd::Timeout { .. } => NegResult::NotRdp {
-            first_bytes: first_hex(&buf),
-            hint: "incomplete reply".into(),
-        },
-        ReadEnd::Reset { got: 0 } => NegResult::Reset,
-        ReadEnd::Eof { got: 0 } => NegResult::Closed,
-        ReadEnd::Reset { .. } | ReadEnd::Eof { .. } => NegResult::NotRdp {
-            first_bytes: first_hex(&buf),
-            hint: "truncated reply".into(),
-        },
-        ReadEnd::TooLarge => NegResult::BadLength {
-            length: buf.len() as u32,
-        },
-        ReadEnd::Io(_) => NegResult::Reset,
+/// Where the matrix stands after the first CC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Next {
+    /// The layer TLS must start on, on the first connection (SSL, HYBRID or HYBRID_EX).
+    pub tls_layer: Option<u32>,
+    /// Bits still to ask for.
+    req: u32,
+    /// The first CC already explains everything: no more requests.
+    stop: bool,
+}
+
+/// Mark an accepted layer once.
+fn add_accepted(rdp: &mut RdpOutcome, name: &str) {
+    if !rdp.accepted.iter().any(|a| a == name) {
+        rdp.accepted.push(name.to_string());
     }
 }
 
-fn first_hex(buf: &[u8]) -> String {
-    hex::encode(buf.get(..buf.len().min(16)).unwrap_or_default())
-}
-
-fn confirm_to_result(c: Confirm, buf: &[u8]) -> NegResult {
-    match c {
-        Confirm::Selected { protocol, flags } => NegResult::Selected {
-            protocol,
-            flags: flags.bits(),
-        },
-        Confirm::Failure(code) => NegResult::Failure { code: code.0 },
-        Confirm::Legacy => NegResult::Legacy,
-        Confirm::Rejected => NegResult::Rejected,
-        Confirm::BadLength(length) => NegResult::BadLength { length },
-        Confirm::NotRdp(hint) => {
-            let hint = match hint {
-                NotRdpHint::TlsRecord => "a TLS-only listener",
-                NotRdpHint::Http => "an HTTP server",
-                NotRdpHint::Ssh => "an SSH server",
-                _ => "not RDP",
-            };
-            NegResult::NotRdp {
-                first_bytes: first_hex(buf),
-                hint: hint.into(),
-            }
-        }
-    }
-}
-
-fn layer_name(p: u32) -> &'static str {
-    match p {
-        0 => "RDP",
-        SSL => "SSL",
-        HYBRID => "HYBRID",
-        0x04 => "RDSTLS",
-        HYBRID_EX => "HYBRID_EX",
-        0x10 => "RDSAAD",
-        _ => "UNKNOWN",
-    }
-}
-
-/// The whole plan for one address, starting on an open connection.
-pub async fn run_plan(ctx: &mut HostCtx<'_>, mut stream: TcpStream, rec: &mut ProbeRecord) {
-    let mut rdp = RdpOutcome::default();
-    let first = exchange(ctx, &mut stream, FIRST_REQUEST).await;
-    rdp.attempts.push(NegAttempt {
-        requested: FIRST_REQUEST,
-        result: first.clone(),
-    });
-    let mut req = FIRST_REQUEST;
-    let mut stop = false;
+/// The first request's answer: what it proves, and what the rest of the plan asks next.
+pub fn first(rdp: &mut RdpOutcome, first: NegResult) -> Next {
+    let mut next = Next {
+        tls_layer: None,
+        req: FIRST_REQUEST,
+        stop: false,
+    };
     match &first {
         NegResult::Selected { protocol, flags } => {
             rdp.flags |= flags;
             let p = *protocol;
-            add_accepted(&mut rdp, layer_name(p));
+            add_accepted(rdp, protocol_name(p));
             if p == HYBRID_EX {
                 // HYBRID_EX is CredSSP plus the early-auth PDU: HYBRID works too.
-                add_accepted(&mut rdp, "HYBRID");
-                req &= !(HYBRID_EX | HYBRID);
+                add_accepted(rdp, "HYBRID");
+                next.req &= !(HYBRID_EX | HYBRID);
             } else if p == 0 {
                 // Standard RDP picked although TLS was offered: nothing requested is accepted.
-                stop = true;
-                req = 0;
+                next.stop = true;
+                next.req = 0;
             } else {
-                req &= !p;
+                next.req &= !p;
             }
             if p & (SSL | HYBRID | HYBRID_EX) != 0 && p.count_ones() == 1 {
-                super::tls::tls_phase(ctx, stream, p, rec).await;
-            } else {
-                drop(stream);
+                next.tls_layer = Some(p);
             }
         }
         NegResult::Failure { code } => {
             rdp.failures.push(*code);
-            drop(stream);
             // F2 (RDP only) still needs the CR 0 probe; every other code explains what remains.
-            stop = *code != 2;
-            req = 0;
+            next.stop = *code != 2;
+            next.req = 0;
         }
         NegResult::Legacy => {
             rdp.legacy = true;
-            add_accepted(&mut rdp, "RDP");
-            stop = true;
+            add_accepted(rdp, "RDP");
+            next.stop = true;
         }
-        _ => stop = true,
+        _ => next.stop = true,
     }
+    rdp.attempts.push(NegAttempt {
+        requested: FIRST_REQUEST,
+        result: first,
+    });
+    next
+}
 
+/// Standard depth: strip accepted bits on fresh connections until nothing is left or a failure
+/// code explains the rest, then one CR 0 unless standard RDP security is already known.
+pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) {
+    let Next { mut req, stop, .. } = next;
+    if ctx.prober.opts.depth == Depth::Quick || stop {
+        return;
+    }
     // The first CR was one matrix request, whatever the TLS phase spent afterwards.
     let mut matrix_requests: u32 = 1;
-    if ctx.prober.depth != Depth::Quick && !stop {
-        // Strip accepted bits until nothing is left or a failure code explains the rest.
-        while req != 0 && matrix_requests < MAX_STANDARD_CONNECTIONS {
-            matrix_requests += 1;
-            let r = reconnect_exchange(ctx, req).await;
-            rdp.attempts.push(NegAttempt {
-                requested: req,
-                result: r.clone(),
-            });
-            match r {
-                NegResult::Selected { protocol, flags } => {
-                    rdp.flags |= flags;
-                    add_accepted(&mut rdp, layer_name(protocol));
-                    if protocol == 0 || protocol & req == 0 {
-                        req = 0;
-                    } else if protocol == HYBRID_EX {
-                        add_accepted(&mut rdp, "HYBRID");
-                        req &= !(HYBRID_EX | HYBRID);
-                    } else {
-                        req &= !protocol;
-                    }
-                }
-                NegResult::Failure { code } => {
-                    rdp.failures.push(code);
+    while req != 0 && matrix_requests < MAX_STANDARD_CONNECTIONS {
+        matrix_requests += 1;
+        let (r, _) = ctx.reconnect(req).await;
+        rdp.attempts.push(NegAttempt {
+            requested: req,
+            result: r.clone(),
+        });
+        match r {
+            NegResult::Selected { protocol, flags } => {
+                rdp.flags |= flags;
+                add_accepted(rdp, protocol_name(protocol));
+                if protocol == 0 || protocol & req == 0 {
                     req = 0;
-                }
-                _ => {
-                    stop = true;
-                    break;
+                } else if protocol == HYBRID_EX {
+                    add_accepted(rdp, "HYBRID");
+                    req &= !(HYBRID_EX | HYBRID);
+                } else {
+                    req &= !protocol;
                 }
             }
-        }
-        let rdp_refused = rdp.failures.iter().any(|c| *c == 1 || *c == 5);
-        let rdp_known = rdp.accepted.iter().any(|a| a == "RDP");
-        if !stop && !rdp_refused && !rdp_known && matrix_requests < MAX_STANDARD_CONNECTIONS {
-            let r = reconnect_exchange(ctx, 0).await;
-            rdp.attempts.push(NegAttempt {
-                requested: 0,
-                result: r.clone(),
-            });
-            match r {
-                NegResult::Selected { protocol: 0, flags } => {
-                    rdp.flags |= flags;
-                    add_accepted(&mut rdp, "RDP");
-                }
-                NegResult::Legacy => add_accepted(&mut rdp, "RDP"),
-                NegResult::Failure { code } => rdp.failures.push(code),
-                _ => {}
+            NegResult::Failure { code } => {
+                rdp.failures.push(code);
+                req = 0;
             }
+            // Anything else ends the matrix: the server stopped answering as RDP.
+            _ => return,
         }
     }
-    if ctx.prober.depth == Depth::Deep && rdp.accepted.iter().any(|a| a == "RDP") {
-        super::tls::deep_mcs(ctx, &mut rdp).await;
+    let rdp_refused = rdp.failures.iter().any(|c| *c == 1 || *c == 5);
+    if !rdp_refused && !accepts_rdp(rdp) && matrix_requests < MAX_STANDARD_CONNECTIONS {
+        let (r, _) = ctx.reconnect(0).await;
+        rdp.attempts.push(NegAttempt {
+            requested: 0,
+            result: r.clone(),
+        });
+        match r {
+            NegResult::Selected { protocol: 0, flags } => {
+                rdp.flags |= flags;
+                add_accepted(rdp, "RDP");
+            }
+            NegResult::Legacy => add_accepted(rdp, "RDP"),
+            NegResult::Failure { code } => rdp.failures.push(code),
+            _ => {}
+        }
     }
-    if ctx.prober.depth == Depth::Deep
-        && rdp
-            .accepted
-            .iter()
-            .any(|a| a == "SSL" || a == "HYBRID" || a == "HYBRID_EX")
-    {
-        super::tls::deep_versions(ctx, rec).await;
-    }
+}
+
+/// Standard RDP security is known to work (the deep MCS probe needs it).
+pub fn accepts_rdp(rdp: &RdpOutcome) -> bool {
+    rdp.accepted.iter().any(|a| a == "RDP")
+}
+
+/// A TLS-based layer is known to work (the deep single-version hellos need one).
+pub fn accepts_tls(rdp: &RdpOutcome) -> bool {
+    rdp.accepted
+        .iter()
+        .any(|a| a == "SSL" || a == "HYBRID" || a == "HYBRID_EX")
+}
+
+/// The matrix is complete: drop repeated failure codes, name the required layer.
+pub fn finish(rdp: &mut RdpOutcome) {
     rdp.failures.dedup();
-    rdp.required = required_layer(&rdp);
-    rec.rdp = Some(rdp);
+    rdp.required = required_layer(rdp);
 }
 
 /// The one layer the server insists on, when the matrix proves it.
@@ -233,30 +164,10 @@ fn required_layer(rdp: &RdpOutcome) -> Option<String> {
         return Some("SSL".into());
     }
     let enhanced = rdp.accepted.iter().any(|a| a != "RDP");
-    if !enhanced
-        && (rdp.failures.contains(&2) || rdp.accepted.iter().any(|a| a == "RDP"))
-        && !rdp.legacy
-    {
+    if !enhanced && (rdp.failures.contains(&2) || accepts_rdp(rdp)) && !rdp.legacy {
         return Some("RDP".into());
     }
     None
-}
-
-/// A fresh connection for one more matrix probe; the CC is all we read from it.
-pub async fn reconnect_exchange(ctx: &mut HostCtx<'_>, requested: u32) -> NegResult {
-    let (stream, tcp) = ctx.connect().await;
-    match stream {
-        Some(mut s) => exchange(ctx, &mut s, requested).await,
-        // Open without a stream: the server reset right after the handshake.
-        None if tcp.status == TcpStatus::Open && tcp.rtt_ms.is_some() => NegResult::Reset,
-        None => NegResult::ConnectFailed {
-            status: if tcp.status == TcpStatus::Open {
-                TcpStatus::Error
-            } else {
-                tcp.status
-            },
-        },
-    }
 }
 
 #[cfg(test)]
@@ -277,5 +188,33 @@ mod tests {
         assert_eq!(required_layer(&r).as_deref(), Some("RDP"));
         r.accepted = vec!["SSL".into(), "RDP".into()];
         assert_eq!(required_layer(&r), None);
+    }
+
+    #[test]
+    fn first_answer_decides_tls_and_what_is_left() {
+        let sel = |protocol| NegResult::Selected { protocol, flags: 0 };
+        let mut r = RdpOutcome::default();
+        let n = first(&mut r, sel(HYBRID_EX));
+        assert_eq!(n.tls_layer, Some(HYBRID_EX));
+        assert_eq!((n.req, n.stop), (SSL, false));
+        assert_eq!(r.accepted, ["HYBRID_EX", "HYBRID"]);
+        assert_eq!(r.attempts.len(), 1);
+
+        let mut r = RdpOutcome::default();
+        let n = first(&mut r, sel(0));
+        assert_eq!((n.tls_layer, n.req, n.stop), (None, 0, true));
+        assert_eq!(r.accepted, ["RDP"]);
+
+        // F2 (SSL not allowed) leaves the CR 0 probe to run; F5 explains everything.
+        let mut r = RdpOutcome::default();
+        let n = first(&mut r, NegResult::Failure { code: 2 });
+        assert_eq!((n.tls_layer, n.req, n.stop), (None, 0, false));
+        let n = first(&mut RdpOutcome::default(), NegResult::Failure { code: 5 });
+        assert!(n.stop);
+
+        let mut r = RdpOutcome::default();
+        let n = first(&mut r, NegResult::Legacy);
+        assert!(n.stop && r.legacy && accepts_rdp(&r));
+        assert!(first(&mut RdpOutcome::default(), NegResult::NoReply).stop);
     }
 }

@@ -99,7 +99,7 @@ pub async fn attempt(addr: SocketAddr, deadline: Instant) -> Attempt {
             // then loses nothing, costs one packet instead of a FIN exchange, and leaves no
             // TIME_WAIT socket behind (a fleet scan would hold tens of thousands).
             let _ = s.set_zero_linger();
-            let rtt = super::ms_since(t0);
+            let rtt = crate::clock::ms_since(t0);
             Attempt::Open(
                 s,
                 TcpOutcome {
@@ -115,7 +115,7 @@ pub async fn attempt(addr: SocketAddr, deadline: Instant) -> Attempt {
         Ok(Err(e)) if e.raw_os_error() == Some(libc::ECONNRESET) => {
             Attempt::ResetAfterAccept(TcpOutcome {
                 status: TcpStatus::Open,
-                rtt_ms: Some(super::ms_since(t0)),
+                rtt_ms: Some(crate::clock::ms_since(t0)),
                 error: Some("ECONNRESET (reset right after the handshake)".into()),
             })
         }

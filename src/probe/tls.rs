@@ -1,5 +1,5 @@
 //! TLS on the RDP stream (rustls, no SNI, accept-any verifier), the raw legacy hello for
-//! servers rustls cannot talk to, and the deep-depth probes (single-version hellos, MCS).
+//! servers rustls cannot talk to, and the deep-depth single-version hellos.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,19 +8,17 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
+use super::host::{FIRST_REQUEST, HostCtx};
 use super::io::{ReadEnd, read_parsed};
-use super::negotiate::{FIRST_REQUEST, exchange};
-use super::{HostCtx, now_unix};
-use crate::model::{NegResult, ProbeRecord, RdpOutcome, TlsOutcome, TlsStatus};
+use crate::model::{NegResult, TlsOutcome, TlsStatus};
+use crate::rdp::Parse;
 use crate::rdp::x224::{self, Confirm};
-use crate::rdp::{Parse, mcs};
 use crate::tls::danger::{
     TlsFailure, classify_io_error, suite_name, version_name, wants_legacy_fallback,
 };
 use crate::tls::legacy::{self, FlightOutcome, TlsVersion};
-
-const HYBRID_BITS: u32 = 0x02 | 0x08;
 
 fn outcome(status: TlsStatus, via: &str) -> TlsOutcome {
     TlsOutcome {
@@ -52,21 +50,39 @@ fn failure_outcome(f: &TlsFailure) -> TlsOutcome {
     }
 }
 
-/// TLS right after a CC that selected `selected` (SSL, HYBRID or HYBRID_EX), on the same stream.
-pub async fn tls_phase(
-    ctx: &mut HostCtx<'_>,
-    stream: TcpStream,
-    selected: u32,
-    rec: &mut ProbeRecord,
-) {
+/// How the TLS phase left the first connection.
+pub enum TlsEnd {
+    /// Handshake done: the stream CredSSP runs on.
+    Established(Box<TlsStream<FirstBytes<TcpStream>>>),
+    /// rustls failed and the legacy hello got the server's flight. The refused connection is
+    /// held open until the plan is done with TLS (CredSSP may still go through OpenSSL).
+    Legacy(FirstBytes<TcpStream>),
+    /// Nothing more can run on TLS.
+    Done,
+}
+
+/// What the TLS phase learnt: its outcome, the chain the server presented (empty when none),
+/// and how the connection was left.
+pub struct TlsPhase {
+    pub outcome: TlsOutcome,
+    pub chain: Vec<Vec<u8>>,
+    pub end: TlsEnd,
+}
+
+/// TLS right after a CC that selected a TLS-based layer, on the same stream; when rustls
+/// cannot talk to the server, the raw legacy hello on a new connection.
+pub async fn tls_phase(ctx: &mut HostCtx<'_>, stream: TcpStream) -> TlsPhase {
     let connector = TlsConnector::from(ctx.prober.tls.any.clone());
     let name = ServerName::IpAddress(ctx.addr.ip().into());
     let deadline = ctx.phase_deadline();
     let stream = FirstBytes::new(stream);
+    let done = |outcome| TlsPhase {
+        outcome,
+        chain: Vec::new(),
+        end: TlsEnd::Done,
+    };
     match tokio::time::timeout_at(deadline, connector.connect(name, stream).into_fallible()).await {
-        Err(_) => {
-            rec.tls = Some(outcome(TlsStatus::Stalled, "rustls"));
-        }
+        Err(_) => done(outcome(TlsStatus::Stalled, "rustls")),
         Ok(Ok(tls)) => {
             let (_, conn) = tls.get_ref();
             let mut o = outcome(TlsStatus::Ok, "rustls");
@@ -78,24 +94,17 @@ pub async fn tls_phase(
                 .peer_certificates()
                 .map(|c| c.iter().map(|d| d.as_ref().to_vec()).collect())
                 .unwrap_or_default();
-            rec.tls = Some(o);
-            if !chain.is_empty() {
-                rec.cert = Some(crate::cert::cert_facts(
-                    &chain,
-                    &ctx.prober.trust,
-                    now_unix(),
-                ));
-            }
-            if selected & HYBRID_BITS != 0 {
-                super::credssp::credssp_phase(ctx, tls, rec).await;
+            TlsPhase {
+                outcome: o,
+                chain,
+                end: TlsEnd::Established(Box::new(tls)),
             }
         }
         Ok(Err((e, io))) => {
             let f = classify_io_error(&e);
             if f == TlsFailure::NotTls {
                 // rustls only says "not TLS"; what the server did send names the failure.
-                rec.tls = Some(not_tls_outcome(io.first()));
-                return;
+                return done(not_tls_outcome(io.first()));
             }
             let mut o = failure_outcome(&f);
             if wants_legacy_fallback(&f)
@@ -113,19 +122,11 @@ pub async fn tls_phase(
                         );
                         lo.legacy = true;
                         lo.error = Some(format!("rustls: {}", describe(&f)));
-                        if !flight.certificates.is_empty() {
-                            rec.cert = Some(crate::cert::cert_facts(
-                                &flight.certificates,
-                                &ctx.prober.trust,
-                                now_unix(),
-                            ));
-                        }
-                        rec.tls = Some(lo);
-                        #[cfg(feature = "legacy-tls")]
-                        if selected & HYBRID_BITS != 0 {
-                            super::credssp::credssp_via_openssl(ctx, rec).await;
-                        }
-                        return;
+                        return TlsPhase {
+                            outcome: lo,
+                            chain: flight.certificates,
+                            end: TlsEnd::Legacy(io),
+                        };
                     }
                     // The broad hello was refused too: report the server's own alert.
                     FlightOutcome::Alert { description, .. } if o.status != TlsStatus::Alert => {
@@ -134,7 +135,7 @@ pub async fn tls_phase(
                     _ => {}
                 }
             }
-            rec.tls = Some(o);
+            done(o)
         }
     }
 }
@@ -162,7 +163,7 @@ fn not_tls_outcome(first: &[u8]) -> TlsOutcome {
 
 /// Keeps the first bytes the server sends on the TLS stream: rustls consumes them, and when
 /// they are not TLS they are the only clue to what the server did.
-struct FirstBytes<S> {
+pub struct FirstBytes<S> {
     inner: S,
     first: [u8; FIRST_BYTES],
     len: usize,
@@ -243,7 +244,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FirstBytes<S> {
 
 fn describe(f: &TlsFailure) -> String {
     match f {
-        TlsFailure::Alert(a) => format!("alert {a} {}", crate::diagnose::alert_name(*a)),
+        TlsFailure::Alert(a) => format!("alert {a} {}", crate::tls::alert::alert_name(*a)),
         TlsFailure::NoCommon => "no common version or suite".into(),
         TlsFailure::Reset => "reset".into(),
         TlsFailure::Eof => "closed".into(),
@@ -260,12 +261,10 @@ pub async fn legacy_hello(
     min: TlsVersion,
     max: TlsVersion,
 ) -> Option<FlightOutcome> {
-    let (stream, _) = ctx.connect().await;
-    let mut s = stream?;
-    match exchange(ctx, &mut s, requested).await {
-        NegResult::Selected { protocol, .. } if protocol != 0 => {}
+    let mut s = match ctx.reconnect(requested).await {
+        (NegResult::Selected { protocol, .. }, Some(s)) if protocol != 0 => s,
         _ => return None,
-    }
+    };
     let random: [u8; 32] = rand::random();
     let hello = legacy::client_hello(min, max, random);
     let deadline = ctx.phase_deadline();
@@ -292,7 +291,7 @@ pub async fn legacy_hello(
 }
 
 /// Deep: which single TLS versions the server accepts (a new CR/CC for each).
-pub async fn deep_versions(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
+pub async fn deep_versions(ctx: &mut HostCtx<'_>) -> Vec<String> {
     let mut versions = Vec::new();
     for v in [
         TlsVersion::TLS10,
@@ -300,7 +299,7 @@ pub async fn deep_versions(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
         TlsVersion::TLS12,
         TlsVersion::TLS13,
     ] {
-        if tokio::time::Instant::now() >= ctx.host_deadline {
+        if ctx.out_of_time() {
             break;
         }
         if let Some(FlightOutcome::Hello(f)) = legacy_hello(ctx, FIRST_REQUEST, v, v).await
@@ -309,60 +308,7 @@ pub async fn deep_versions(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
             versions.push(v.name().to_string());
         }
     }
-    if let Some(t) = rec.tls.as_mut() {
-        t.versions = versions;
-    }
-}
-
-/// Deep: standard RDP security level, methods and the server's RDP version (MCS/GCC), on a
-/// CR 0 connection. Methods counted as supported when the server returns exactly the one offered.
-pub async fn deep_mcs(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome) {
-    if let Some(resp) = mcs_probe(ctx, 0x1B).await {
-        rdp.version = resp.server_version;
-        rdp.encryption_level = resp.encryption_level;
-    } else {
-        return;
-    }
-    let mut methods = Vec::new();
-    for m in [0x01u32, 0x08, 0x02, 0x10] {
-        if tokio::time::Instant::now() >= ctx.host_deadline {
-            break;
-        }
-        if let Some(r) = mcs_probe(ctx, m).await
-            && r.encryption_method == Some(m)
-        {
-            methods.push(m);
-        }
-    }
-    rdp.encryption_methods = methods;
-}
-
-async fn mcs_probe(ctx: &mut HostCtx<'_>, methods: u32) -> Option<mcs::ConnectResponse> {
-    let (stream, _) = ctx.connect().await;
-    let mut s = stream?;
-    match exchange(ctx, &mut s, 0).await {
-        NegResult::Selected { protocol: 0, .. } | NegResult::Legacy => {}
-        _ => return None,
-    }
-    let ci = mcs::connect_initial(methods, 0);
-    let deadline = ctx.phase_deadline();
-    tokio::time::timeout_at(deadline, s.write_all(&ci))
-        .await
-        .ok()?
-        .ok()?;
-    let mut buf = Vec::with_capacity(1024);
-    match read_parsed(
-        &mut s,
-        &mut buf,
-        64 * 1024,
-        deadline,
-        mcs::parse_connect_response,
-    )
-    .await
-    {
-        ReadEnd::Done(mcs::McsReply::Response(r)) => Some(r),
-        _ => None,
-    }
+    versions
 }
 
 #[cfg(test)]

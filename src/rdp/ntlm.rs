@@ -3,11 +3,12 @@
 //! The CHALLENGE is the one unauthenticated thing a CredSSP server tells about itself: its
 //! NetBIOS and DNS names, its claimed OS version and its clock. No credentials are involved.
 //! All fields are little-endian; names are UTF-16LE (decoded lossily, never panicking).
+//! A pure codec: [`Challenge`] is what the message says; the probe turns it into the model's
+//! view and compares the server's clock with its own.
 
 use std::fmt;
 
 use super::{le_u16, le_u32, le_u64};
-use crate::model::NtlmInfo;
 
 /// "NTLMSSP\0".
 pub const SIGNATURE: [u8; 8] = *b"NTLMSSP\0";
@@ -135,28 +136,6 @@ pub struct Challenge {
     pub version: Option<NtlmVersion>,
     /// MsvAvFlags.
     pub av_flags: Option<u32>,
-}
-
-impl Challenge {
-    /// The model's view; `now_unix` (the scanner's clock) gives the clock skew.
-    pub fn info(&self, now_unix: Option<i64>) -> NtlmInfo {
-        let timestamp_unix = self.timestamp.and_then(filetime_to_unix);
-        NtlmInfo {
-            target_name: self.target_name.clone(),
-            nb_computer: self.nb_computer.clone(),
-            nb_domain: self.nb_domain.clone(),
-            dns_computer: self.dns_computer.clone(),
-            dns_domain: self.dns_domain.clone(),
-            dns_tree: self.dns_tree.clone(),
-            os_version: self.version.map(|v| v.to_string()),
-            os_name: self.version.and_then(|v| v.os_name()).map(String::from),
-            timestamp_unix,
-            clock_skew_s: timestamp_unix
-                .zip(now_unix)
-                .map(|(server, now)| server.saturating_sub(now)),
-            flags: self.flags,
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
@@ -763,18 +742,6 @@ mod tests {
             filetime_to_unix(u64::MAX),
             Some(1_844_674_407_370 - 11_644_473_600)
         );
-    }
-
-    #[test]
-    fn info_view() {
-        let i = shadow_expected().info(Some(SHADOW_UNIX - 90));
-        assert_eq!(i.os_version.as_deref(), Some("6.1.7601"));
-        assert_eq!(i.os_name.as_deref(), Some("Windows 7 / Server 2008 R2"));
-        assert_eq!(i.timestamp_unix, Some(SHADOW_UNIX));
-        assert_eq!(i.clock_skew_s, Some(90));
-        assert_eq!(i.target_name.as_deref(), Some("VM"));
-        assert_eq!(i.flags, 0xE288_8297);
-        assert_eq!(shadow_expected().info(None).clock_skew_s, None);
     }
 
     #[test]

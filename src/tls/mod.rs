@@ -2,6 +2,7 @@
 //! ClientHello and server-flight parser for servers rustls cannot talk to (`legacy`), and
 //! cipher-suite names (`suites`). Trust is judged later, by `crate::cert` and `diagnose`.
 
+pub mod alert;
 pub mod danger;
 pub mod legacy;
 pub mod suites;

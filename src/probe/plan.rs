@@ -1,0 +1,117 @@
+//! The per-address plan: the phases in order, each a function from a connection (or a
+//! reconnect on the [`HostCtx`]) to its outcome. No phase calls another; this file is the only
+//! place that knows their order.
+//!
+//! 1. **tcp**: connect (`HostCtx::connect`).
+//! 2. **negotiate**: CR 0x0B (SSL|HYBRID|HYBRID_EX) on that connection (`negotiate::first`).
+//! 3. **tls**: if one TLS-based layer was selected, TLS on the same connection; when rustls
+//!    cannot talk to the server, the raw legacy hello on a new one.
+//! 4. **cert**: facts about the chain the TLS phase saw.
+//! 5. **credssp**: if HYBRID or HYBRID_EX, one TSRequest with an NTLM NEGOTIATE, read the
+//!    CHALLENGE, close (through OpenSSL on a new connection for legacy-TLS hosts). Never
+//!    credentials.
+//! 6. **negotiate, the matrix** (standard depth): strip the accepted bit and retry, then one CR 0
+//!    unless a failure code already proved standard RDP security is refused.
+//! 7. **deep** (deep depth): MCS Connect-Initials for standard RDP security (`mcs`), and
+//!    single-version TLS hellos (1.0-1.3).
+//!
+//! Connection budget: every reconnect is an event-log line on the server, so the plan spends
+//! as few as it can. Quick depth uses one connection (plus the TLS fallback's); the matrix makes
+//! at most 3 X.224 requests in all, the first included; the TLS fallback's connections (legacy
+//! hello, OpenSSL) are extra, and deep depth adds up to 5 MCS and 4 TLS connections. Connections
+//! are spaced per address (`--host-spacing`), rate-limited across the scan (`--rate`), and no
+//! phase starts one past the address's deadline (`--host-deadline`).
+
+use tokio::net::TcpStream;
+
+use super::host::{FIRST_REQUEST, HostCtx};
+use super::options::Depth;
+use super::tls::TlsEnd;
+use super::{cert, credssp, mcs, negotiate, tls};
+use crate::model::{NegAttempt, NegResult, ProbeRecord, RdpOutcome, TcpStatus};
+use crate::rdp::x224::Protocols;
+
+/// The layers CredSSP runs on.
+const NLA_LAYERS: u32 = Protocols::HYBRID.bits() | Protocols::HYBRID_EX.bits();
+
+/// One attempt at one address: every phase's outcome into `rec`.
+pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
+    let (stream, tcp) = ctx.connect().await;
+    let reset_after_accept = stream.is_none() && tcp.status == TcpStatus::Open;
+    rec.tcp = Some(tcp);
+    let Some(mut stream) = stream else {
+        if reset_after_accept {
+            // The server reset before our CR could be sent: the same fact as a reset at the CR.
+            rec.rdp = Some(RdpOutcome {
+                attempts: vec![NegAttempt {
+                    requested: FIRST_REQUEST,
+                    result: NegResult::Reset,
+                }],
+                ..RdpOutcome::default()
+            });
+        }
+        return;
+    };
+
+    let mut rdp = RdpOutcome::default();
+    let first = ctx.exchange(&mut stream, FIRST_REQUEST).await;
+    let next = negotiate::first(&mut rdp, first);
+    // A pre-negotiation (legacy) server's first connection stays open until the plan ends, as
+    // it always has: the deep MCS probes run beside it. Every other first connection is closed
+    // before the next one opens.
+    let mut held: Option<TcpStream> = None;
+    match next.tls_layer {
+        Some(layer) => tls_cert_credssp(ctx, stream, layer, rec).await,
+        None if rdp.legacy => held = Some(stream),
+        None => drop(stream),
+    }
+
+    negotiate::matrix(ctx, &mut rdp, next).await;
+
+    if ctx.prober.opts.depth == Depth::Deep {
+        if negotiate::accepts_rdp(&rdp) {
+            mcs::deep_mcs(ctx, &mut rdp).await;
+        }
+        if negotiate::accepts_tls(&rdp) {
+            let versions = tls::deep_versions(ctx).await;
+            if let Some(t) = rec.tls.as_mut() {
+                t.versions = versions;
+            }
+        }
+    }
+    negotiate::finish(&mut rdp);
+    rec.rdp = Some(rdp);
+    drop(held);
+}
+
+/// Phases 3-5 on the first connection, after a CC that selected `layer`.
+async fn tls_cert_credssp(
+    ctx: &mut HostCtx<'_>,
+    stream: TcpStream,
+    layer: u32,
+    rec: &mut ProbeRecord,
+) {
+    let t = tls::tls_phase(ctx, stream).await;
+    rec.tls = Some(t.outcome);
+    if !t.chain.is_empty() {
+        rec.cert = Some(cert::cert_phase(&t.chain, &ctx.prober.trust));
+    }
+    let nla = layer & NLA_LAYERS != 0;
+    match t.end {
+        TlsEnd::Established(s) if nla => {
+            rec.credssp = Some(credssp::credssp_phase(ctx, s).await);
+        }
+        #[cfg(feature = "legacy-tls")]
+        TlsEnd::Legacy(refused) if nla => {
+            if let Some(c) = credssp::credssp_via_openssl(ctx).await {
+                if let Some(t) = rec.tls.as_mut() {
+                    t.via = "legacy-hello+openssl".into();
+                }
+                rec.credssp = Some(c);
+            }
+            drop(refused);
+        }
+        // A TLS stream CredSSP does not need closes here, before the matrix reconnects.
+        _ => {}
+    }
+}
