@@ -251,7 +251,7 @@ impl Inner {
         )
         .await;
         let mut out = classify(&name, a, aaaa);
-        out.ms = Some(elapsed_ms(start));
+        out.ms = Some(crate::clock::ms_since(start));
         tracing::debug!(
             name = %key,
             status = out.status.as_str(),
@@ -544,14 +544,9 @@ fn finished(status: DnsStatus, addresses: Vec<IpAddr>, start: Instant) -> DnsOut
         addresses,
         canonical: None,
         ptr: None,
-        ms: Some(elapsed_ms(start)),
+        ms: Some(crate::clock::ms_since(start)),
         error: None,
     }
-}
-
-fn elapsed_ms(start: Instant) -> f64 {
-    // Microsecond precision: enough, and the JSON reads back identically.
-    (start.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// Keeps error texts to one short line.

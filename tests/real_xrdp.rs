@@ -292,14 +292,14 @@ fn check_cert(c: &mut Check, pki: &Pki, i: &Instance, row: &Row, name_in_cert: &
     let want = time::PrimitiveDateTime::parse(&view.not_after, &fmt)
         .map(|t| t.assume_utc().unix_timestamp())
         .unwrap_or_else(|e| panic!("openssl notAfter {:?}: {e}", view.not_after));
-    let got = rdpsweep::report::csv::unix_of(row.get("cert_not_after").map_or("", |s| s));
+    let got = rdpsweep::clock::unix_of(row.get("cert_not_after").map_or("", |s| s));
     c.eq(&format!("{l} cert_not_after (unix)"), got, want);
 }
 
 /// Days left as the scanner must compute them: whole days from `scanned_at` to notAfter.
 fn days_left(rep: &HostReport) -> Option<i64> {
     let cert = rep.record.cert.as_ref()?;
-    let now = rdpsweep::report::csv::unix_of(&rep.record.scanned_at);
+    let now = rdpsweep::clock::unix_of(&rep.record.scanned_at);
     Some((cert.not_after_unix - now).div_euclid(86_400))
 }
 

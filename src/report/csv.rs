@@ -62,12 +62,8 @@ pub const COLUMNS: &[&str] = &[
     "owner",
 ];
 
-/// Unix seconds of an RFC 3339 timestamp (0 if unparseable).
-pub fn unix_of(rfc3339: &str) -> i64 {
-    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .unwrap_or(0)
-}
+/// Kept here for the report's other writers; the one implementation is in `clock`.
+pub use crate::clock::unix_of;
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(|x| x.to_string()).unwrap_or_default()

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::csv::unix_of;
+use crate::clock::unix_of;
 use super::{Dest, Sink, Summary};
 use crate::config::Output;
 use crate::model::{HostReport, Severity, TcpStatus};
