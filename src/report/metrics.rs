@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::clock::unix_of;
 use super::{Dest, Sink, Summary};
+use crate::clock::unix_of;
 use crate::config::Output;
 use crate::model::{HostReport, Severity, TcpStatus};
 
