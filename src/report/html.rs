@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 use super::baseline::{self, Baseline, Change, Key};
 use super::csv::{encryption_label, failure_label, neg_flags_label, rdp_version_label, unix_of};
 use super::{Dest, Sink, Summary};
+use crate::clock::Timestamp;
 use crate::config::Output;
 use crate::diagnose::{self, days_left};
 use crate::model::{
@@ -362,23 +363,6 @@ fn tls_pretty(v: &str) -> String {
         Some(n) => format!("TLS {n}"),
         None => v.to_string(),
     }
-}
-
-fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// The worst finding of a phase (findings come primary first, so the first hit is the worst).
@@ -792,7 +776,9 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
             d.own(
                 NL,
                 "Server time",
-                n.timestamp_unix.map(rfc3339).unwrap_or_default(),
+                n.timestamp_unix
+                    .map(|t| Timestamp::from_unix(t).to_rfc3339())
+                    .unwrap_or_default(),
             );
             d.put(
                 NL,
@@ -887,7 +873,7 @@ impl Collector {
             strings: Interner::default(),
             rows: Vec::new(),
             rows_bytes: 0,
-            fallback_now: now_unix(),
+            fallback_now: Timestamp::now().unix(),
             hosts: HashSet::new(),
             scanned_rows: 0,
             sev_rows: [0; 4],
