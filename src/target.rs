@@ -75,8 +75,95 @@ impl TargetSpec {
     }
 }
 
+/// Why a target spec was refused. The messages are what users see (inventory errors carry
+/// them after `file:line:`); quoted input goes through [`show`] and is cut to a readable length.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("empty host")]
+    Empty,
+    #[error("{} looks like a URL; give host or host:port", show(.0))]
+    Url(String),
+    #[error("missing ']' in {}", show(.0))]
+    MissingBracket(String),
+    #[error("unexpected {} after ']'; write [address]:port", show(.0))]
+    AfterBracket(String),
+    /// `[192.0.2.1]`: the fix is the address without brackets.
+    #[error("brackets are for IPv6 addresses; write {addr}{}", .port.map(|p| format!(":{p}")).unwrap_or_default())]
+    BracketedIpv4 { addr: String, port: Option<u16> },
+    #[error("empty host before {}", show(.0))]
+    EmptyHostBeforePort(String),
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error("IPv6 zone ids (%{}) are not supported; give a global or unique-local address", cut(.0))]
+    ZoneId(String),
+    #[error("{} is not an IPv6 CIDR", show(.0))]
+    NotIpv6Cidr(String),
+    #[error("invalid IPv6 address {} in range {}", show(.addr), show(.range))]
+    RangeIpv6Start { addr: String, range: String },
+    /// `bare`: written without brackets, where a port suffix is the likely mistake.
+    #[error("invalid IPv6 address {}{}", show(.addr), if *.bare { " (a port after an IPv6 address needs brackets: [2001:db8::1]:3389)" } else { "" })]
+    Ipv6 { addr: String, bare: bool },
+    #[error("invalid CIDR {}", show(.0))]
+    Cidr(String),
+    #[error("invalid address {} in CIDR {}", show(.addr), show(.cidr))]
+    CidrAddress { addr: String, cidr: String },
+    #[error("invalid prefix length /{} in {} ({family} allows 0-{max})", cut(.prefix), show(.cidr))]
+    Prefix {
+        prefix: String,
+        cidr: String,
+        family: &'static str,
+        max: u8,
+    },
+    #[error("range end .{end} is not an octet (0-255) in {}", show(.range))]
+    RangeOctet { end: String, range: String },
+    #[error("invalid range end {} in {}; write 192.0.2.10-40 or 192.0.2.10-192.0.3.20", show(.end), show(.range))]
+    RangeEnd { end: String, range: String },
+    #[error("range {} mixes IPv4 and IPv6", show(.0))]
+    RangeMixed(String),
+    #[error("range {} runs backwards ({start} is after {end})", show(.range))]
+    RangeBackwards {
+        range: String,
+        start: IpAddr,
+        end: IpAddr,
+    },
+    #[error(transparent)]
+    Name(#[from] NameError),
+}
+
+/// Why a port was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    #[error("missing port after ':'")]
+    Missing,
+    #[error("invalid port {}: not a number", show(.0))]
+    NotANumber(String),
+    /// The digits without leading zeros.
+    #[error("port {} out of range (1-65535)", cut(.0))]
+    OutOfRange(String),
+}
+
+/// Why a host name was refused (DNS rules, see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("empty host name {}", show(.0))]
+    Empty(String),
+    #[error("non-ASCII host name {}; give its punycode (xn--) form", show(.0))]
+    NonAscii(String),
+    #[error("invalid character {ch:?} in host name {}", show(.name))]
+    Character { ch: char, name: String },
+    #[error("host name is {0} characters long (max {MAX_NAME_LEN})")]
+    TooLong(usize),
+    #[error("empty label in host name {}", show(.0))]
+    EmptyLabel(String),
+    #[error("label {} in host name is {len} characters long (max {MAX_LABEL_LEN})", show(.label))]
+    LabelTooLong { label: String, len: usize },
+    /// A numeric last label: resolvers would read it as an IPv4 address.
+    #[error("invalid IPv4 address {}", show(.0))]
+    NumericLast(String),
+}
+
 /// Parses one target spec (see the module docs); the message says what is wrong.
-pub fn parse_target_spec(s: &str) -> Result<TargetSpec, String> {
+pub fn parse_target_spec(s: &str) -> Result<TargetSpec, TargetError> {
     parse_spec_written(s).map(|(spec, _)| spec)
 }
 
@@ -122,20 +209,17 @@ pub(crate) fn ip_to_u128(ip: IpAddr) -> u128 {
 
 /// Parses a spec and also returns the host part as written (no port, no brackets), which
 /// becomes `TargetInfo::host`.
-pub(crate) fn parse_spec_written(s: &str) -> Result<(TargetSpec, &str), String> {
+pub(crate) fn parse_spec_written(s: &str) -> Result<(TargetSpec, &str), TargetError> {
     let s = s.trim();
     if s.is_empty() {
-        return Err("empty host".to_string());
+        return Err(TargetError::Empty);
     }
     if s.contains("://") {
-        return Err(format!(
-            "{} looks like a URL; give host or host:port",
-            show(s)
-        ));
+        return Err(TargetError::Url(s.to_string()));
     }
     if let Some(rest) = s.strip_prefix('[') {
         let Some((inner, after)) = rest.split_once(']') else {
-            return Err(format!("missing ']' in {}", show(s)));
+            return Err(TargetError::MissingBracket(s.to_string()));
         };
         let inner = inner.trim();
         let port = if after.is_empty() {
@@ -143,16 +227,13 @@ pub(crate) fn parse_spec_written(s: &str) -> Result<(TargetSpec, &str), String> 
         } else if let Some(p) = after.strip_prefix(':') {
             Some(parse_port(p)?)
         } else {
-            return Err(format!(
-                "unexpected {} after ']'; write [address]:port",
-                show(after)
-            ));
+            return Err(TargetError::AfterBracket(after.to_string()));
         };
         if inner.parse::<std::net::Ipv4Addr>().is_ok() {
-            return Err(format!(
-                "brackets are for IPv6 addresses; write {inner}{}",
-                port.map(|p| format!(":{p}")).unwrap_or_default()
-            ));
+            return Err(TargetError::BracketedIpv4 {
+                addr: inner.to_string(),
+                port,
+            });
         }
         return Ok((parse_v6_part(inner, port, false)?, inner));
     }
@@ -166,19 +247,19 @@ pub(crate) fn parse_spec_written(s: &str) -> Result<(TargetSpec, &str), String> 
     };
     if host.is_empty() {
         // Only ":port" is left after trimming.
-        return Err(format!("empty host before {}", show(s)));
+        return Err(TargetError::EmptyHostBeforePort(s.to_string()));
     }
     Ok((parse_host_part(host, port)?, host))
 }
 
 /// A port: decimal 1-65535.
-pub(crate) fn parse_port(p: &str) -> Result<u16, String> {
+pub(crate) fn parse_port(p: &str) -> Result<u16, PortError> {
     let p = p.trim();
     if p.is_empty() {
-        return Err("missing port after ':'".to_string());
+        return Err(PortError::Missing);
     }
     if !p.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("invalid port {}: not a number", show(p)));
+        return Err(PortError::NotANumber(p.to_string()));
     }
     match p.parse::<u32>() {
         Ok(v) if (1..=65535).contains(&v) => u16::try_from(v).map_err(|_| out_of_range(p)),
@@ -186,14 +267,14 @@ pub(crate) fn parse_port(p: &str) -> Result<u16, String> {
     }
 }
 
-fn out_of_range(p: &str) -> String {
+fn out_of_range(p: &str) -> PortError {
     let digits = p.trim_start_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
-    format!("port {} out of range (1-65535)", cut(digits))
+    PortError::OutOfRange(digits.to_string())
 }
 
 /// IPv4 forms after the port was split off: CIDR, range, address or name.
-fn parse_host_part(h: &str, port: Option<u16>) -> Result<TargetSpec, String> {
+fn parse_host_part(h: &str, port: Option<u16>) -> Result<TargetSpec, TargetError> {
     if h.contains('/') {
         return Ok(TargetSpec::Net(parse_cidr(h)?, port));
     }
@@ -210,49 +291,48 @@ fn parse_host_part(h: &str, port: Option<u16>) -> Result<TargetSpec, String> {
 }
 
 /// IPv6 address, CIDR or range (inside brackets, or bare).
-fn parse_v6_part(s: &str, port: Option<u16>, bare: bool) -> Result<TargetSpec, String> {
+fn parse_v6_part(s: &str, port: Option<u16>, bare: bool) -> Result<TargetSpec, TargetError> {
     if let Some((_, zone)) = s.split_once('%') {
-        return Err(format!(
-            "IPv6 zone ids (%{}) are not supported; give a global or unique-local address",
-            cut(zone)
-        ));
+        return Err(TargetError::ZoneId(zone.to_string()));
     }
     if s.contains('/') {
         let net = parse_cidr(s)?;
         if !matches!(net, IpNet::V6(_)) {
-            return Err(format!("{} is not an IPv6 CIDR", show(s)));
+            return Err(TargetError::NotIpv6Cidr(s.to_string()));
         }
         return Ok(TargetSpec::Net(net, port));
     }
     if let Some((a, b)) = s.split_once('-') {
-        let start = a.trim().parse::<Ipv6Addr>().map_err(|_| {
-            format!(
-                "invalid IPv6 address {} in range {}",
-                show(a.trim()),
-                show(s)
-            )
-        })?;
+        let start = a
+            .trim()
+            .parse::<Ipv6Addr>()
+            .map_err(|_| TargetError::RangeIpv6Start {
+                addr: a.trim().to_string(),
+                range: s.to_string(),
+            })?;
         let (start, end) = parse_range(IpAddr::V6(start), b.trim(), s)?;
         return Ok(TargetSpec::Range(start, end, port));
     }
     match s.parse::<Ipv6Addr>() {
         Ok(v6) => Ok(TargetSpec::Single(Host::Ip(IpAddr::V6(v6)), port)),
-        Err(_) if bare => Err(format!(
-            "invalid IPv6 address {} (a port after an IPv6 address needs brackets: [2001:db8::1]:3389)",
-            show(s)
-        )),
-        Err(_) => Err(format!("invalid IPv6 address {}", show(s))),
+        Err(_) => Err(TargetError::Ipv6 {
+            addr: s.to_string(),
+            bare,
+        }),
     }
 }
 
-fn parse_cidr(s: &str) -> Result<IpNet, String> {
+fn parse_cidr(s: &str) -> Result<IpNet, TargetError> {
     let Some((a, p)) = s.split_once('/') else {
-        return Err(format!("invalid CIDR {}", show(s)));
+        return Err(TargetError::Cidr(s.to_string()));
     };
     let addr = a
         .trim()
         .parse::<IpAddr>()
-        .map_err(|_| format!("invalid address {} in CIDR {}", show(a.trim()), show(s)))?;
+        .map_err(|_| TargetError::CidrAddress {
+            addr: a.trim().to_string(),
+            cidr: s.to_string(),
+        })?;
     let p = p.trim();
     let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
     let family = if addr.is_ipv4() { "IPv4" } else { "IPv6" };
@@ -262,19 +342,20 @@ fn parse_cidr(s: &str) -> Result<IpNet, String> {
         None
     };
     let Some(plen) = plen else {
-        return Err(format!(
-            "invalid prefix length /{} in {} ({family} allows 0-{max})",
-            cut(p),
-            show(s)
-        ));
+        return Err(TargetError::Prefix {
+            prefix: p.to_string(),
+            cidr: s.to_string(),
+            family,
+            max,
+        });
     };
     IpNet::new(addr, plen)
         .map(|n| n.trunc())
-        .map_err(|_| format!("invalid CIDR {}", show(s)))
+        .map_err(|_| TargetError::Cidr(s.to_string()))
 }
 
 /// `b` is the text after '-': a full address, or (IPv4) the last octet.
-fn parse_range(start: IpAddr, b: &str, whole: &str) -> Result<(IpAddr, IpAddr), String> {
+fn parse_range(start: IpAddr, b: &str, whole: &str) -> Result<(IpAddr, IpAddr), TargetError> {
     let end = if let Ok(ip) = b.parse::<IpAddr>() {
         ip
     } else if let IpAddr::V4(v4) = start
@@ -283,66 +364,62 @@ fn parse_range(start: IpAddr, b: &str, whole: &str) -> Result<(IpAddr, IpAddr), 
         && b.bytes().all(|c| c.is_ascii_digit())
     {
         let Ok(last) = b.parse::<u8>() else {
-            return Err(format!(
-                "range end .{b} is not an octet (0-255) in {}",
-                show(whole)
-            ));
+            return Err(TargetError::RangeOctet {
+                end: b.to_string(),
+                range: whole.to_string(),
+            });
         };
         let [o1, o2, o3, _] = v4.octets();
         IpAddr::from([o1, o2, o3, last])
     } else {
-        return Err(format!(
-            "invalid range end {} in {}; write 192.0.2.10-40 or 192.0.2.10-192.0.3.20",
-            show(b),
-            show(whole)
-        ));
+        return Err(TargetError::RangeEnd {
+            end: b.to_string(),
+            range: whole.to_string(),
+        });
     };
     if start.is_ipv4() != end.is_ipv4() {
-        return Err(format!("range {} mixes IPv4 and IPv6", show(whole)));
+        return Err(TargetError::RangeMixed(whole.to_string()));
     }
     if ip_to_u128(end) < ip_to_u128(start) {
-        return Err(format!(
-            "range {} runs backwards ({start} is after {end})",
-            show(whole)
-        ));
+        return Err(TargetError::RangeBackwards {
+            range: whole.to_string(),
+            start,
+            end,
+        });
     }
     Ok((start, end))
 }
 
 /// Validates a DNS name; returns it lower-cased without the trailing dot.
-pub(crate) fn parse_name(h: &str) -> Result<String, String> {
+pub(crate) fn parse_name(h: &str) -> Result<String, NameError> {
     let name = h.strip_suffix('.').unwrap_or(h);
     if name.is_empty() {
-        return Err(format!("empty host name {}", show(h)));
+        return Err(NameError::Empty(h.to_string()));
     }
     if !name.is_ascii() {
-        return Err(format!(
-            "non-ASCII host name {}; give its punycode (xn--) form",
-            show(h)
-        ));
+        return Err(NameError::NonAscii(h.to_string()));
     }
     if let Some(c) = name
         .chars()
         .find(|&c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
     {
-        return Err(format!("invalid character {c:?} in host name {}", show(h)));
+        return Err(NameError::Character {
+            ch: c,
+            name: h.to_string(),
+        });
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(format!(
-            "host name is {} characters long (max {MAX_NAME_LEN})",
-            name.len()
-        ));
+        return Err(NameError::TooLong(name.len()));
     }
     for label in name.split('.') {
         if label.is_empty() {
-            return Err(format!("empty label in host name {}", show(h)));
+            return Err(NameError::EmptyLabel(h.to_string()));
         }
         if label.len() > MAX_LABEL_LEN {
-            return Err(format!(
-                "label {} in host name is {} characters long (max {MAX_LABEL_LEN})",
-                show(label),
-                label.len()
-            ));
+            return Err(NameError::LabelTooLong {
+                label: label.to_string(),
+                len: label.len(),
+            });
         }
     }
     // A numeric last label makes resolvers read the name as an IPv4 address
@@ -352,7 +429,7 @@ pub(crate) fn parse_name(h: &str) -> Result<String, String> {
         .next()
         .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err(format!("invalid IPv4 address {}", show(h)));
+        return Err(NameError::NumericLast(h.to_string()));
     }
     Ok(name.to_ascii_lowercase())
 }
@@ -383,7 +460,7 @@ mod tests {
         Host::Name(s.to_string())
     }
     fn err(s: &str) -> String {
-        parse_target_spec(s).unwrap_err()
+        parse_target_spec(s).unwrap_err().to_string()
     }
 
     #[test]
@@ -411,8 +488,9 @@ mod tests {
         let long = [l63.as_str(); 4].join(".");
         assert_eq!(
             parse_target_spec(&long).unwrap_err(),
-            "host name is 255 characters long (max 253)"
+            TargetError::Name(NameError::TooLong(255))
         );
+        assert_eq!(err(&long), "host name is 255 characters long (max 253)");
         // Exactly 253 is fine, with or without the trailing dot.
         let ok253 = format!("{}.{}.{}.{}", l63, l63, l63, "a".repeat(61));
         assert_eq!(ok253.len(), 253);

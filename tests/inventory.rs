@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rdpsweep::inventory::{InventoryError, InventoryOptions, Targets};
+use rdpsweep::inventory::{InventoryError, InventoryOptions, Problem, ReadError, Targets};
 use rdpsweep::target::{Host, Target};
 
 /// Counts bytes allocated by the current thread, so a test can bound what one piece of
@@ -195,7 +195,8 @@ fn header_errors_fail_at_open() {
     );
     let e = open(&[dir.path().to_path_buf()], &opts()).err().unwrap();
     assert_eq!(e.line, 0);
-    assert!(e.message.contains("is a directory"), "{e}");
+    assert_eq!(e.problem, Problem::Read(ReadError::IsADirectory), "{e}");
+    assert!(e.problem.to_string().contains("is a directory"), "{e}");
 }
 
 #[test]
@@ -236,7 +237,11 @@ fn one_megabyte_line() {
         allocated() - before
     );
     assert_eq!(e.line, 2);
-    assert!(e.message.starts_with("line longer than 64 KiB"), "{e}");
+    assert_eq!(e.problem, Problem::LineTooLong, "{e}");
+    assert!(
+        e.problem.to_string().starts_with("line longer than 64 KiB"),
+        "{e}"
+    );
     assert_eq!(t.next().unwrap().unwrap().host, Host::Name("rdp02".into()));
 }
 
@@ -256,7 +261,11 @@ fn binary_garbage() {
     let p = write(dir.path(), "garbage.bin", &bytes);
     let e = open(&[p], &opts()).err().unwrap();
     assert_eq!(e.line, 0);
-    assert!(e.message.starts_with("binary data (NUL bytes)"), "{e}");
+    assert_eq!(e.problem, Problem::Binary, "{e}");
+    assert!(
+        e.problem.to_string().starts_with("binary data (NUL bytes)"),
+        "{e}"
+    );
     // Garbage without NULs is read line by line: errors, never a panic.
     let no_nul: Vec<u8> = bytes.iter().map(|&b| b.max(1)).collect();
     let p = write(dir.path(), "garbage.txt", &no_nul);

@@ -8,14 +8,15 @@
 use std::io::BufRead;
 use std::net::IpAddr;
 
+use super::Bad;
+use super::error::{CsvError, Problem};
 use super::lines::{BoundedLines, MAX_LINE};
-use super::{Bad, NOT_UTF8, io_message};
-use crate::target::{TargetSpec, parse_port, parse_spec_written, show};
+use crate::target::{TargetError, TargetSpec, parse_port, parse_spec_written};
 
 const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
 /// Column names that usually hold the targets, for the missing-`host` hint.
-const HOST_ALIASES: [&str; 9] = [
+pub(crate) const HOST_ALIASES: [&str; 9] = [
     "hostname",
     "dnshostname",
     "name",
@@ -68,7 +69,7 @@ pub(crate) fn detect(line: &str) -> Detect {
     }
 }
 
-fn norm(s: &str) -> String {
+pub(crate) fn norm(s: &str) -> String {
     s.trim().to_ascii_lowercase()
 }
 
@@ -91,34 +92,12 @@ pub(crate) struct Header {
     cols: Vec<Col>,
 }
 
-/// The message for a header without a `host` column.
-pub(crate) fn no_host_message(fields: &[String]) -> String {
-    let found: Vec<&str> = fields
-        .iter()
-        .map(|f| f.trim())
-        .filter(|f| !f.is_empty())
-        .collect();
-    let hint = fields
-        .iter()
-        .find(|f| HOST_ALIASES.contains(&norm(f).as_str()))
-        .map(|f| format!("rename column {} to \"host\"", show(f.trim())))
-        .unwrap_or_else(|| "name the column that holds the targets \"host\"".to_string());
-    format!(
-        "no \"host\" column in the header (found: {}); {hint}",
-        if found.is_empty() {
-            "none".to_string()
-        } else {
-            found.join(", ")
-        }
-    )
-}
-
 /// Reads the header; new pass-through names are appended to `extra_union`.
 pub(crate) fn parse_header(
     fields: &[String],
     delim: u8,
     extra_union: &mut Vec<String>,
-) -> Result<Header, String> {
+) -> Result<Header, CsvError> {
     let mut seen: Vec<(String, usize)> = Vec::new();
     for (i, f) in fields.iter().enumerate() {
         let n = norm(f);
@@ -126,12 +105,11 @@ pub(crate) fn parse_header(
             continue;
         }
         if let Some((_, first)) = seen.iter().find(|(s, _)| *s == n) {
-            return Err(format!(
-                "duplicate column {} (columns {} and {}); rename or remove one",
-                show(f.trim()),
-                first + 1,
-                i + 1
-            ));
+            return Err(CsvError::DuplicateColumn {
+                name: f.trim().to_string(),
+                first: first + 1,
+                second: i + 1,
+            });
         }
         seen.push((n, i));
     }
@@ -159,7 +137,9 @@ pub(crate) fn parse_header(
         cols.push(col);
     }
     if !cols.contains(&Col::Host) {
-        return Err(no_host_message(fields));
+        return Err(CsvError::NoHostColumn {
+            fields: fields.to_vec(),
+        });
     }
     Ok(Header { delim, cols })
 }
@@ -179,7 +159,7 @@ pub(crate) struct Row {
 }
 
 /// `Ok(None)` for a row whose cells are all empty.
-pub(crate) fn parse_row(h: &Header, fields: &[String]) -> Result<Option<Row>, String> {
+pub(crate) fn parse_row(h: &Header, fields: &[String]) -> Result<Option<Row>, Problem> {
     if fields.iter().all(|f| f.trim().is_empty()) {
         return Ok(None);
     }
@@ -187,12 +167,12 @@ pub(crate) fn parse_row(h: &Header, fields: &[String]) -> Result<Option<Row>, St
         // Trailing empty cells (a spreadsheet's stray separators) lose nothing.
         let surplus = fields.get(h.cols.len()..).unwrap_or_default();
         if surplus.iter().any(|f| !f.trim().is_empty()) {
-            return Err(format!(
-                "{} fields but the header has {} columns; quote values that contain {}",
-                fields.len(),
-                h.cols.len(),
-                delim_name(h.delim)
-            ));
+            return Err(CsvError::TooManyFields {
+                fields: fields.len(),
+                columns: h.cols.len(),
+                delim: h.delim,
+            }
+            .into());
         }
     }
     let mut host = "";
@@ -215,18 +195,16 @@ pub(crate) fn parse_row(h: &Header, fields: &[String]) -> Result<Option<Row>, St
         }
     }
     if host.is_empty() {
-        return Err("empty host".to_string());
+        return Err(TargetError::Empty.into());
     }
     let (spec, written) = parse_spec_written(host)?;
     let port = match (spec.port(), port_cell) {
         (p, "") => p,
-        (None, cell) => Some(parse_port(cell)?),
+        (None, cell) => Some(parse_port(cell).map_err(TargetError::from)?),
         (Some(p), cell) => {
-            let q = parse_port(cell)?;
+            let q = parse_port(cell).map_err(TargetError::from)?;
             if p != q {
-                return Err(format!(
-                    "port given twice: {p} in the host cell, {q} in the port column; keep one"
-                ));
+                return Err(CsvError::PortTwice { host: p, column: q }.into());
             }
             Some(p)
         }
@@ -243,40 +221,32 @@ pub(crate) fn parse_row(h: &Header, fields: &[String]) -> Result<Option<Row>, St
 }
 
 /// One IP, or several separated by `;`, `,` or whitespace.
-fn parse_expect_ip(v: &str) -> Result<Vec<IpAddr>, String> {
+fn parse_expect_ip(v: &str) -> Result<Vec<IpAddr>, CsvError> {
     v.split(|c: char| c == ';' || c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<IpAddr>()
-                .map_err(|_| format!("expect_ip: invalid IP address {}", show(s)))
+                .map_err(|_| CsvError::ExpectIp(s.to_string()))
         })
         .collect()
 }
 
-fn delim_name(d: u8) -> &'static str {
-    match d {
-        b',' => "','",
-        b';' => "';'",
-        _ => "a tab",
-    }
-}
-
 /// Splits one record (which may contain newlines inside quotes) into fields.
-pub(crate) fn split_record(bytes: &[u8], delim: u8) -> Result<Vec<String>, String> {
+pub(crate) fn split_record(bytes: &[u8], delim: u8) -> Result<Vec<String>, Problem> {
     // Most inventory lines have no quotes: splitting on the delimiter is then exactly what the
     // csv crate does, without building its DFA per line (that was ~10 % of a quick scan's CPU).
     if !bytes.contains(&b'"') && !bytes.contains(&b'\n') {
         if bytes.is_empty() {
             return Ok(Vec::new());
         }
-        let text = std::str::from_utf8(bytes).map_err(|_| NOT_UTF8.to_string())?;
+        let text = std::str::from_utf8(bytes).map_err(|_| Problem::NotUtf8)?;
         return Ok(text.split(char::from(delim)).map(str::to_string).collect());
     }
     split_record_csv(bytes, delim)
 }
 
 /// The general case: quoted fields, doubled quotes, newlines inside quotes.
-fn split_record_csv(bytes: &[u8], delim: u8) -> Result<Vec<String>, String> {
+fn split_record_csv(bytes: &[u8], delim: u8) -> Result<Vec<String>, Problem> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -289,8 +259,8 @@ fn split_record_csv(bytes: &[u8], delim: u8) -> Result<Vec<String>, String> {
     match rdr.read_record(&mut rec) {
         Ok(_) => Ok(rec.iter().map(str::to_string).collect()),
         Err(e) => Err(match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => NOT_UTF8.to_string(),
-            _ => format!("unreadable CSV record: {e}"),
+            csv::ErrorKind::Utf8 { .. } => Problem::NotUtf8,
+            _ => CsvError::Unreadable(e.to_string()).into(),
         }),
     }
 }
@@ -330,13 +300,13 @@ pub(crate) fn next_record<R: BufRead>(
     let first = loop {
         let line = match lines.next_line()? {
             Ok(l) => l,
-            Err(e) => return Some(Err(Bad::fatal(lines.line_no() + 1, io_message(&e)))),
+            Err(e) => return Some(Err(Bad::fatal(lines.line_no() + 1, Problem::from(&e)))),
         };
         if line.too_long {
-            return Some(Err(Bad::line(line.no, too_long_message())));
+            return Some(Err(Bad::line(line.no, Problem::LineTooLong)));
         }
         let Ok(text) = std::str::from_utf8(&line.bytes) else {
-            return Some(Err(Bad::line(line.no, NOT_UTF8.to_string())));
+            return Some(Err(Bad::line(line.no, Problem::NotUtf8)));
         };
         let t = text.trim();
         if t.is_empty() || t.starts_with('#') {
@@ -350,28 +320,27 @@ pub(crate) fn next_record<R: BufRead>(
     while open {
         let line = match lines.next_line() {
             None => {
+                let end = lines.line_no();
                 return Some(Err(Bad::line(
                     start,
-                    format!(
-                        "unterminated quote: a '\"' opens a field that never closes (lines {start}-{} skipped)",
-                        lines.line_no()
-                    ),
+                    CsvError::UnterminatedQuote { start, end }.into(),
                 )));
             }
-            Some(Err(e)) => return Some(Err(Bad::fatal(lines.line_no() + 1, io_message(&e)))),
+            Some(Err(e)) => return Some(Err(Bad::fatal(lines.line_no() + 1, Problem::from(&e)))),
             Some(Ok(l)) => l,
         };
         if line.too_long || rec.len() + 1 + line.bytes.len() > MAX_LINE {
             return Some(Err(Bad::line(
                 start,
-                format!(
-                    "quoted field runs past 64 KiB (lines {start}-{}); a closing '\"' is probably missing",
-                    line.no
-                ),
+                CsvError::QuotedFieldTooLong {
+                    start,
+                    end: line.no,
+                }
+                .into(),
             )));
         }
         if std::str::from_utf8(&line.bytes).is_err() {
-            return Some(Err(Bad::line(line.no, NOT_UTF8.to_string())));
+            return Some(Err(Bad::line(line.no, Problem::NotUtf8)));
         }
         open = ends_in_quotes(&line.bytes, delim, true);
         rec.push(b'\n');
@@ -381,13 +350,6 @@ pub(crate) fn next_record<R: BufRead>(
         split_record(&rec, delim)
             .map(|f| (start, f))
             .map_err(|m| Bad::line(start, m)),
-    )
-}
-
-pub(crate) fn too_long_message() -> String {
-    format!(
-        "line longer than {} KiB; inventory lines hold one target each (is this the right file?)",
-        MAX_LINE / 1024
     )
 }
 
@@ -433,7 +395,7 @@ mod tests {
         let mut lines = BoundedLines::new(Cursor::new(input.as_bytes().to_vec()));
         let mut out = Vec::new();
         while let Some(r) = next_record(&mut lines, b',') {
-            out.push(r.map_err(|b| (b.line, b.message)));
+            out.push(r.map_err(|b| (b.line, b.problem.to_string())));
         }
         out
     }
@@ -499,15 +461,22 @@ mod tests {
         // Case-insensitive union keeps the first spelling.
         assert_eq!(union, strings(&["Tag", "os"]));
         assert_eq!(
-            parse_header(&strings(&["host", "site", "Site"]), b',', &mut Vec::new()).unwrap_err(),
+            parse_header(&strings(&["host", "site", "Site"]), b',', &mut Vec::new())
+                .unwrap_err()
+                .to_string(),
             "duplicate column \"Site\" (columns 2 and 3); rename or remove one"
         );
         assert_eq!(
-            parse_header(&strings(&["DNSHostName", "site"]), b',', &mut Vec::new()).unwrap_err(),
+            parse_header(&strings(&["DNSHostName", "site"]), b',', &mut Vec::new())
+                .unwrap_err()
+                .to_string(),
             "no \"host\" column in the header (found: DNSHostName, site); rename column \"DNSHostName\" to \"host\""
         );
         assert_eq!(
-            no_host_message(&strings(&["a", " b "])),
+            CsvError::NoHostColumn {
+                fields: strings(&["a", " b "])
+            }
+            .to_string(),
             "no \"host\" column in the header (found: a, b); name the column that holds the targets \"host\""
         );
     }
@@ -516,6 +485,7 @@ mod tests {
     fn rows() {
         let h = header("host,port,site,owner,expect_ip,tag");
         let row = |v: &[&str]| parse_row(&h, &strings(v));
+        let err = |v: &[&str]| row(v).unwrap_err().to_string();
         let r = row(&[
             "RDP01.corp.example",
             "3390",
@@ -551,27 +521,28 @@ mod tests {
         assert_eq!(row(&["h:3390", "3390"]).unwrap().unwrap().port, Some(3390));
         assert_eq!(row(&["h:3390", ""]).unwrap().unwrap().port, Some(3390));
         assert_eq!(
-            row(&["h:3390", "3391"]).unwrap_err(),
+            err(&["h:3390", "3391"]),
             "port given twice: 3390 in the host cell, 3391 in the port column; keep one"
         );
+        assert_eq!(err(&["h", "70000"]), "port 70000 out of range (1-65535)");
+        assert_eq!(err(&["h", "0"]), "port 0 out of range (1-65535)");
+        assert_eq!(err(&["", "3389", "fra"]), "empty host");
         assert_eq!(
-            row(&["h", "70000"]).unwrap_err(),
-            "port 70000 out of range (1-65535)"
+            row(&["h:3390", "3391"]).unwrap_err(),
+            Problem::Csv(CsvError::PortTwice {
+                host: 3390,
+                column: 3391
+            })
         );
         assert_eq!(
-            row(&["h", "0"]).unwrap_err(),
-            "port 0 out of range (1-65535)"
-        );
-        assert_eq!(row(&["", "3389", "fra"]).unwrap_err(), "empty host");
-        assert_eq!(
-            row(&["h", "", "", "", "192.0.2.1;nope"]).unwrap_err(),
+            err(&["h", "", "", "", "192.0.2.1;nope"]),
             "expect_ip: invalid IP address \"nope\""
         );
         assert_eq!(row(&["", " ", ""]).unwrap(), None);
         // Surplus cells: empty ones are dropped, data is an error.
         assert!(row(&["h", "", "", "", "", "", "", " "]).unwrap().is_some());
         assert_eq!(
-            row(&["h", "", "", "", "", "", "oops"]).unwrap_err(),
+            err(&["h", "", "", "", "", "", "oops"]),
             "7 fields but the header has 6 columns; quote values that contain ','"
         );
     }
@@ -636,11 +607,11 @@ mod tests {
         let mut lines = BoundedLines::new(Cursor::new(input));
         let mut got = Vec::new();
         while let Some(r) = next_record(&mut lines, b',') {
-            got.push(r.map_err(|b| (b.line, b.message, b.fatal)));
+            got.push(r.map_err(|b| (b.line, b.problem, b.fatal)));
         }
         assert_eq!(got.len(), 4);
-        assert_eq!(got[1], Err((2, NOT_UTF8.to_string(), false)));
-        assert_eq!(got[2], Err((3, too_long_message(), false)));
+        assert_eq!(got[1], Err((2, Problem::NotUtf8, false)));
+        assert_eq!(got[2], Err((3, Problem::LineTooLong, false)));
         assert_eq!(got[3], Ok((4, strings(&["last", "2"]))));
     }
 }

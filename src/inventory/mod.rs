@@ -19,6 +19,7 @@
 //! returned as `Err` (read errors mid-file, too many targets) is fatal.
 
 mod csv_file;
+mod error;
 mod expand;
 mod lines;
 mod nmap;
@@ -36,7 +37,8 @@ use csv_file::{Detect, Header};
 use expand::{Covered, Spread};
 use lines::{BoundedLines, Line};
 
-pub(crate) const NOT_UTF8: &str = "not UTF-8 (save the file as UTF-8)";
+pub use error::{CsvError, InventoryError, NmapError, Problem, ReadError};
+
 /// nmap XML is parsed as a whole; larger scans should be split.
 const MAX_XML: u64 = 64 * 1024 * 1024;
 const READ_BUF: usize = 64 * 1024;
@@ -63,49 +65,28 @@ impl Default for InventoryOptions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
-pub struct InventoryError {
-    /// The path as given, `stdin`, or `cli`.
-    pub file: String,
-    /// 1-based; 0 for whole-file errors.
-    pub line: u64,
-    pub message: String,
-}
-
 /// A problem with one line (or, when `fatal`, with the rest of the file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Bad {
     pub(crate) line: u64,
-    pub(crate) message: String,
+    pub(crate) problem: Problem,
     pub(crate) fatal: bool,
 }
 
 impl Bad {
-    pub(crate) fn line(line: u64, message: String) -> Bad {
+    pub(crate) fn line(line: u64, problem: Problem) -> Bad {
         Bad {
             line,
-            message,
+            problem,
             fatal: false,
         }
     }
-    pub(crate) fn fatal(line: u64, message: String) -> Bad {
+    pub(crate) fn fatal(line: u64, problem: Problem) -> Bad {
         Bad {
             line,
-            message,
+            problem,
             fatal: true,
         }
-    }
-}
-
-pub(crate) fn io_message(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "file not found; check the path".to_string(),
-        io::ErrorKind::PermissionDenied => {
-            "permission denied; check the file's permissions".to_string()
-        }
-        io::ErrorKind::IsADirectory => "is a directory; give a file".to_string(),
-        _ => format!("read error ({e}); check the file"),
     }
 }
 
@@ -169,17 +150,23 @@ impl Source {
                     None => match src.lines.next_line()? {
                         Ok(l) => l,
                         Err(e) => {
-                            return Some(Err(Bad::fatal(src.lines.line_no() + 1, io_message(&e))));
+                            return Some(Err(Bad::fatal(
+                                src.lines.line_no() + 1,
+                                Problem::from(&e),
+                            )));
                         }
                     },
                 };
                 if line.too_long {
-                    return Some(Err(Bad::line(line.no, csv_file::too_long_message())));
+                    return Some(Err(Bad::line(line.no, Problem::LineTooLong)));
                 }
                 let Ok(text) = std::str::from_utf8(&line.bytes) else {
-                    return Some(Err(Bad::line(line.no, NOT_UTF8.to_string())));
+                    return Some(Err(Bad::line(line.no, Problem::NotUtf8)));
                 };
-                match plain_content(text).and_then(|c| c.map(parse_spec_written).transpose()) {
+                match plain_content(text).and_then(|c| {
+                    c.map(|c| parse_spec_written(c).map_err(Problem::from))
+                        .transpose()
+                }) {
                     Ok(None) => continue,
                     Ok(Some((spec, written))) => {
                         let source = format!("{name}:{}", line.no);
@@ -221,23 +208,17 @@ impl Source {
 }
 
 /// The target on a plain-list line: `None` for blank and comment lines.
-fn plain_content(text: &str) -> Result<Option<&str>, String> {
+fn plain_content(text: &str) -> Result<Option<&str>, Problem> {
     // No target contains '#', so it always starts a comment.
     let content = text.split('#').next().unwrap_or_default().trim();
     if content.is_empty() {
         return Ok(None);
     }
     if content.contains(char::is_whitespace) {
-        return Err(
-            "several values on one line; a plain list takes one target per line (use a CSV with a host column for more fields)"
-                .to_string(),
-        );
+        return Err(Problem::SeveralValues);
     }
     if content.contains([',', ';']) {
-        return Err(
-            "',' or ';' in a plain list; put one target per line, or give a CSV whose header has a host column"
-                .to_string(),
-        );
+        return Err(Problem::CsvPunctuationInList);
     }
     Ok(Some(content))
 }
@@ -300,18 +281,20 @@ impl Targets {
         let mut items = VecDeque::new();
         for (i, s) in cli.iter().enumerate() {
             let line = u64::try_from(i).unwrap_or(u64::MAX).saturating_add(1);
-            let item = parse_spec_written(s).and_then(|(spec, written)| {
-                let item = Item::new(spec, written, opts.default_port, "cli".to_string(), line);
-                check_size(&item, opts.max_targets)?;
-                Ok(item)
-            });
+            let item = parse_spec_written(s)
+                .map_err(Problem::from)
+                .and_then(|(spec, written)| {
+                    let item = Item::new(spec, written, opts.default_port, "cli".to_string(), line);
+                    check_size(&item, opts.max_targets)?;
+                    Ok(item)
+                });
             match item {
                 Ok(item) => items.push_back(item),
-                Err(message) => {
+                Err(problem) => {
                     let e = InventoryError {
                         file: "cli".to_string(),
                         line,
-                        message,
+                        problem,
                     };
                     if opts.skip_bad_lines {
                         t.warn(e.to_string());
@@ -332,7 +315,7 @@ impl Targets {
             return Err(InventoryError {
                 file: "stdin".to_string(),
                 line: 0,
-                message: "stdin (-) given twice; give it once".to_string(),
+                problem: Problem::StdinTwice,
             });
         }
         for path in files {
@@ -344,7 +327,7 @@ impl Targets {
                 let file = File::open(path).map_err(|e| InventoryError {
                     file: name.clone(),
                     line: 0,
-                    message: io_message(&e),
+                    problem: Problem::from(&e),
                 })?;
                 t.add_reader(name, Box::new(BufReader::with_capacity(READ_BUF, file)))?;
             }
@@ -404,30 +387,24 @@ impl Targets {
     }
 
     fn add_reader(&mut self, name: String, mut reader: Reader) -> Result<(), InventoryError> {
-        let whole_file = |message: String| InventoryError {
+        let whole_file = |problem: Problem| InventoryError {
             file: name.clone(),
             line: 0,
-            message,
+            problem,
         };
         let sniff = loop {
             match reader.fill_buf() {
                 Ok(buf) => break sniff(buf),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(whole_file(io_message(&e))),
+                Err(e) => return Err(whole_file(Problem::from(&e))),
             }
         };
         let kind = match sniff {
             Sniff::Utf16 => {
-                return Err(whole_file(
-                    "the file is UTF-16 text; save it as UTF-8 (PowerShell: Out-File -Encoding utf8)"
-                        .to_string(),
-                ));
+                return Err(whole_file(Problem::Utf16));
             }
             Sniff::Binary => {
-                return Err(whole_file(
-                    "binary data (NUL bytes), not an inventory; give a CSV, a plain list or nmap -oX XML (UTF-16 text: save it as UTF-8)"
-                        .to_string(),
-                ));
+                return Err(whole_file(Problem::Binary));
             }
             Sniff::Xml => Kind::Nmap(self.read_nmap(&name, reader)?),
             Sniff::Text => self.detect_text(&name, reader)?,
@@ -445,23 +422,23 @@ impl Targets {
         name: &str,
         reader: Reader,
     ) -> Result<VecDeque<Result<Item, Bad>>, InventoryError> {
-        let err = |line: u64, message: String| InventoryError {
+        let err = |line: u64, problem: Problem| InventoryError {
             file: name.to_string(),
             line,
-            message,
+            problem,
         };
         let mut bytes = Vec::new();
         reader
             .take(MAX_XML + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| err(0, io_message(&e)))?;
+            .map_err(|e| err(0, Problem::from(&e)))?;
         if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_XML {
             return Err(err(
                 0,
-                format!(
-                    "nmap XML larger than {} MiB; split the scan into smaller -oX files",
-                    MAX_XML / (1024 * 1024)
-                ),
+                NmapError::TooLarge {
+                    mib: MAX_XML / (1024 * 1024),
+                }
+                .into(),
             ));
         }
         let text = match String::from_utf8(bytes) {
@@ -474,12 +451,12 @@ impl Targets {
                     .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
                 return Err(err(
                     u64::try_from(line).unwrap_or(u64::MAX).saturating_add(1),
-                    NOT_UTF8.to_string(),
+                    Problem::NotUtf8,
                 ));
             }
         };
         let entries =
-            nmap::parse(&text, self.opts.default_port).map_err(|(line, m)| err(line, m))?;
+            nmap::parse(&text, self.opts.default_port).map_err(|(line, e)| err(line, e.into()))?;
         let mut items = VecDeque::new();
         for entry in entries {
             let entry = match entry {
@@ -491,7 +468,7 @@ impl Targets {
             };
             let source = format!("{name}:{}", entry.line);
             match parse_spec_written(&entry.host) {
-                Err(m) => items.push_back(Err(Bad::line(entry.line, m))),
+                Err(e) => items.push_back(Err(Bad::line(entry.line, e.into()))),
                 Ok((spec, written)) => {
                     if entry.ports.is_empty() {
                         items.push_back(Ok(Item::new(
@@ -519,10 +496,10 @@ impl Targets {
     }
 
     fn detect_text(&mut self, name: &str, reader: Reader) -> Result<Kind, InventoryError> {
-        let err = |line: u64, message: String| InventoryError {
+        let err = |line: u64, problem: Problem| InventoryError {
             file: name.to_string(),
             line,
-            message,
+            problem,
         };
         let mut lines = BoundedLines::new(reader);
         loop {
@@ -533,7 +510,7 @@ impl Targets {
                         pending: None,
                     }));
                 }
-                Some(Err(e)) => return Err(err(lines.line_no() + 1, io_message(&e))),
+                Some(Err(e)) => return Err(err(lines.line_no() + 1, Problem::from(&e))),
                 Some(Ok(l)) => l,
             };
             if line.too_long {
@@ -556,14 +533,14 @@ impl Targets {
                     }));
                 }
                 Detect::NoHost { fields } => {
-                    return Err(err(line.no, csv_file::no_host_message(&fields)));
+                    return Err(err(line.no, CsvError::NoHostColumn { fields }.into()));
                 }
                 Detect::Csv { delim, fields } => {
                     if std::str::from_utf8(&line.bytes).is_err() {
-                        return Err(err(line.no, NOT_UTF8.to_string()));
+                        return Err(err(line.no, Problem::NotUtf8));
                     }
                     let header = csv_file::parse_header(&fields, delim, &mut self.extra_columns)
-                        .map_err(|m| err(line.no, m))?;
+                        .map_err(|e| err(line.no, e.into()))?;
                     return Ok(Kind::Csv(
                         LineSource {
                             lines,
@@ -601,21 +578,24 @@ fn sniff(buf: &[u8]) -> Sniff {
 }
 
 /// A single CIDR or range larger than `max` is a bad line.
-fn check_size(item: &Item, max: u64) -> Result<(), String> {
+fn check_size(item: &Item, max: u64) -> Result<(), Problem> {
     let n = spec_len(&item.spec);
     // A single host is never "too large": the running count catches it.
     if n <= u128::from(max) || matches!(item.spec, TargetSpec::Single(..)) {
         return Ok(());
     }
-    let written = crate::target::show(&item.info.host);
+    let written = item.info.host.clone();
     Err(match &item.spec {
-        TargetSpec::Net(ipnet::IpNet::V6(net), _) => format!(
-            "{written} spans 2^{} addresses, more than --max-targets {max}; an IPv6 prefix this large cannot be swept, list the hosts instead",
-            128 - u32::from(net.prefix_len())
-        ),
-        _ => format!(
-            "{written} has {n} addresses, more than --max-targets {max}; raise --max-targets or split it"
-        ),
+        TargetSpec::Net(ipnet::IpNet::V6(net), _) => Problem::Ipv6PrefixTooLarge {
+            written,
+            bits: 128 - u32::from(net.prefix_len()),
+            max,
+        },
+        _ => Problem::SpecTooLarge {
+            written,
+            count: n,
+            max,
+        },
     })
 }
 
@@ -623,7 +603,7 @@ fn too_many(file: &str, line: u64, max: u64) -> InventoryError {
     InventoryError {
         file: file.to_string(),
         line,
-        message: format!("more than {max} targets; raise --max-targets"),
+        problem: Problem::TooManyTargets { max },
     }
 }
 
@@ -692,7 +672,7 @@ impl Iterator for Targets {
                     let e = InventoryError {
                         file: src.name.clone(),
                         line: bad.line,
-                        message: bad.message,
+                        problem: bad.problem,
                     };
                     if bad.fatal {
                         self.sources.pop_front();
@@ -707,11 +687,11 @@ impl Iterator for Targets {
                 Some(Ok(item)) => item,
             };
             src.produced += 1;
-            if let Err(message) = check_size(&item, max) {
+            if let Err(problem) = check_size(&item, max) {
                 let e = InventoryError {
                     file: src.name.clone(),
                     line: item.line,
-                    message,
+                    problem,
                 };
                 if self.opts.skip_bad_lines {
                     self.warn(e.to_string());

@@ -11,6 +11,7 @@
 //! closed or filtered is exactly the host whose failure this tool should explain.
 
 use super::Bad;
+use super::error::NmapError;
 
 /// The nmap service name for RDP.
 const RDP_SERVICE: &str = "ms-wbt-server";
@@ -30,7 +31,7 @@ pub(crate) struct Entry {
 pub(crate) fn parse(
     text: &str,
     default_port: u16,
-) -> Result<Vec<Result<Entry, Bad>>, (u64, String)> {
+) -> Result<Vec<Result<Entry, Bad>>, (u64, NmapError)> {
     let opts = roxmltree::ParsingOptions {
         // nmap writes `<!DOCTYPE nmaprun>`; roxmltree still bounds entity expansion.
         allow_dtd: true,
@@ -45,19 +46,13 @@ pub(crate) fn parse(
             }
             _ => u64::from(e.pos().row),
         };
-        (
-            line,
-            format!("not well-formed XML ({e}); if the nmap scan was interrupted, run it again"),
-        )
+        (line, NmapError::NotWellFormed(e.to_string()))
     })?;
     let root = doc.root_element();
     if root.tag_name().name() != "nmaprun" {
         return Err((
             u64::from(doc.text_pos_at(root.range().start).row),
-            format!(
-                "XML root is <{}>, not <nmaprun>; give nmap -oX output",
-                root.tag_name().name()
-            ),
+            NmapError::NotNmap(root.tag_name().name().to_string()),
         ));
     }
     let mut out = Vec::new();
@@ -80,10 +75,7 @@ pub(crate) fn parse(
                 .and_then(|n| n.attribute("name"))
         });
         let Some(name) = user_name.or(address) else {
-            out.push(Err(Bad::line(
-                line,
-                "nmap <host> without an IPv4/IPv6 address or hostname".to_string(),
-            )));
+            out.push(Err(Bad::line(line, NmapError::HostWithoutAddress.into())));
             continue;
         };
         let mut ports: Vec<u16> = Vec::new();
@@ -223,8 +215,9 @@ mod tests {
         // Down host skipped; a host with only a MAC address is a line error.
         let Err(bad) = &got[3] else { panic!() };
         assert_eq!(bad.line, 35);
+        assert_eq!(bad.problem, NmapError::HostWithoutAddress.into());
         assert_eq!(
-            bad.message,
+            bad.problem.to_string(),
             "nmap <host> without an IPv4/IPv6 address or hostname"
         );
         // Another default port changes which open ports count.
@@ -258,12 +251,14 @@ mod tests {
     fn not_nmap() {
         let (line, msg) = parse("<?xml version=\"1.0\"?>\n<html><body/></html>", 3389).unwrap_err();
         assert_eq!(
-            (line, msg.as_str()),
+            (line, msg.to_string().as_str()),
             (2, "XML root is <html>, not <nmaprun>; give nmap -oX output")
         );
         // Truncated output of an interrupted scan.
         let cut = SCAN.get(..SCAN.len() / 2).unwrap();
-        let (line, msg) = parse(cut, 3389).unwrap_err();
+        let (line, err) = parse(cut, 3389).unwrap_err();
+        assert!(matches!(err, NmapError::NotWellFormed(_)), "{err}");
+        let msg = err.to_string();
         assert_eq!(line, u64::try_from(cut.lines().count()).unwrap(), "{msg}");
         assert!(msg.starts_with("not well-formed XML ("), "{msg}");
         assert!(

@@ -88,19 +88,13 @@ fn long_line_is_one_bad_line() {
     input.extend_from_slice(b"\nrdp02\n");
     let got = render(targets("big.txt", &input, &opts()));
     assert_eq!(got.len(), 3);
-    assert_eq!(
-        got[1],
-        format!("ERR big.txt:2: {}", csv_file::too_long_message())
-    );
+    assert_eq!(got[1], format!("ERR big.txt:2: {}", Problem::LineTooLong));
     assert_eq!(got[2], "rdp02:3389 @big.txt:3");
     // Also as the very first line (format detection must not choke on it).
     let mut input: Vec<u8> = std::iter::repeat_n(b'a', 100_000).collect();
     input.extend_from_slice(b"\nrdp02\n");
     let got = render(targets("big.txt", &input, &opts()));
-    assert_eq!(
-        got[0],
-        format!("ERR big.txt:1: {}", csv_file::too_long_message())
-    );
+    assert_eq!(got[0], format!("ERR big.txt:1: {}", Problem::LineTooLong));
     assert_eq!(got[1], "rdp02:3389 @big.txt:2");
 }
 
