@@ -34,6 +34,46 @@ const MAX_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
 /// certificates may carry it instead of serverAuth, and mstsc accepts either.
 const EKU_RDP_AUTH: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x36, 0x01, 0x02];
 
+/// Why a CA bundle (`--ca-bundle`) or anchor could not be used; `bundle` is the path as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrustError {
+    #[error("cannot open CA bundle {bundle}: {why}")]
+    Open { bundle: String, why: String },
+    #[error("cannot read CA bundle {bundle}: {why}")]
+    Read { bundle: String, why: String },
+    #[error(
+        "CA bundle {bundle} is larger than {MAX_BUNDLE_BYTES} bytes; pass a PEM file of CA certificates"
+    )]
+    TooLarge { bundle: String },
+    /// `index` counts certificates in the file from 1.
+    #[error("CA bundle {bundle}: certificate {index} is not valid PEM: {why}")]
+    Pem {
+        bundle: String,
+        index: usize,
+        why: String,
+    },
+    #[error("CA bundle {bundle}: certificate {index} is not a usable CA: {why}")]
+    NotACa {
+        bundle: String,
+        index: usize,
+        why: String,
+    },
+    #[error(
+        "CA bundle {bundle} holds no PEM certificates; expected -----BEGIN CERTIFICATE----- blocks"
+    )]
+    Empty { bundle: String },
+    /// A single DER anchor (tests and benchmarks build their trust this way).
+    #[error("not a usable CA certificate: {0}")]
+    NotACaDer(String),
+}
+
+// The scan command still gathers its setup errors as text.
+impl From<TrustError> for String {
+    fn from(e: TrustError) -> String {
+        e.to_string()
+    }
+}
+
 /// Trust anchors: system roots plus an optional enterprise PEM bundle. Built once per scan.
 #[derive(Clone, Default)]
 pub struct TrustStore {
@@ -68,57 +108,57 @@ impl TrustStore {
     }
 
     /// System roots plus every certificate in the PEM file at `path`.
-    pub fn with_bundle(path: &Path) -> Result<TrustStore, String> {
+    pub fn with_bundle(path: &Path) -> Result<TrustStore, TrustError> {
         let mut store = TrustStore::system();
         store.add_pem_file(path)?;
         Ok(store)
     }
 
     /// Adds every certificate of a PEM file; returns how many were added.
-    pub fn add_pem_file(&mut self, path: &Path) -> Result<usize, String> {
+    pub fn add_pem_file(&mut self, path: &Path) -> Result<usize, TrustError> {
         use std::io::Read;
-        let shown = path.display();
-        let file =
-            std::fs::File::open(path).map_err(|e| format!("cannot open CA bundle {shown}: {e}"))?;
+        let bundle = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| TrustError::Open {
+            bundle: bundle.clone(),
+            why: e.to_string(),
+        })?;
         let mut text = Vec::new();
         file.take(MAX_BUNDLE_BYTES + 1)
             .read_to_end(&mut text)
-            .map_err(|e| format!("cannot read CA bundle {shown}: {e}"))?;
+            .map_err(|e| TrustError::Read {
+                bundle: bundle.clone(),
+                why: e.to_string(),
+            })?;
         if text.len() as u64 > MAX_BUNDLE_BYTES {
-            return Err(format!(
-                "CA bundle {shown} is larger than {MAX_BUNDLE_BYTES} bytes; pass a PEM file of CA certificates"
-            ));
+            return Err(TrustError::TooLarge { bundle });
         }
         let mut added = 0usize;
         for (n, item) in rustls_pemfile::certs(&mut text.as_slice()).enumerate() {
-            let der = item.map_err(|e| {
-                format!(
-                    "CA bundle {shown}: certificate {} is not valid PEM: {e}",
-                    n + 1
-                )
+            let der = item.map_err(|e| TrustError::Pem {
+                bundle: bundle.clone(),
+                index: n + 1,
+                why: e.to_string(),
             })?;
-            let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|e| {
-                format!(
-                    "CA bundle {shown}: certificate {} is not a usable CA: {e}",
-                    n + 1
-                )
-            })?;
+            let anchor =
+                webpki::anchor_from_trusted_cert(&der).map_err(|e| TrustError::NotACa {
+                    bundle: bundle.clone(),
+                    index: n + 1,
+                    why: e.to_string(),
+                })?;
             self.anchors.push(anchor.to_owned());
             added += 1;
         }
         if added == 0 {
-            return Err(format!(
-                "CA bundle {shown} holds no PEM certificates; expected -----BEGIN CERTIFICATE----- blocks"
-            ));
+            return Err(TrustError::Empty { bundle });
         }
         Ok(added)
     }
 
     /// Adds one DER certificate as a trust anchor.
-    pub fn add_der(&mut self, der: &[u8]) -> Result<(), String> {
+    pub fn add_der(&mut self, der: &[u8]) -> Result<(), TrustError> {
         let der = CertificateDer::from(der);
         let anchor = webpki::anchor_from_trusted_cert(&der)
-            .map_err(|e| format!("not a usable CA certificate: {e}"))?;
+            .map_err(|e| TrustError::NotACaDer(e.to_string()))?;
         self.anchors.push(anchor.to_owned());
         Ok(())
     }

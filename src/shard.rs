@@ -70,44 +70,67 @@ pub fn in_shard(host: &str, port: u16, k: u32, n: u32) -> bool {
     n > 0 && k < n && shard_of(host, port, n) == k
 }
 
+/// Why a shard setting was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// `--shard` without a `/`.
+    #[error("--shard {0:?}: write K/N, e.g. 0/4 for the first of four shards")]
+    NotKOfN(String),
+    #[error("--shard {0:?}: N must be a whole number from 1")]
+    BadTotal(String),
+    #[error("--shard {0:?}: K must be a whole number from 0")]
+    BadIndex(String),
+    /// `--shard` with well-formed numbers that do not name a shard.
+    #[error("--shard {spec:?}: {range}")]
+    FlagRange { spec: String, range: ShardRange },
+    #[error("JOB_COMPLETION_INDEX {0:?} is not a whole number")]
+    JobIndex(String),
+    #[error("shard total {0:?} is not a whole number")]
+    JobTotal(String),
+    /// From the Job's index and total: no shard K of N.
+    #[error(transparent)]
+    Range(#[from] ShardRange),
+}
+
+/// K of N where no such shard exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ShardRange {
+    #[error("N must be at least 1")]
+    NoShards,
+    #[error("shard {k} does not exist: shards count from 0 to N-1 (0/{n} .. {}/{n})", .n.saturating_sub(1))]
+    NoSuchShard { k: u32, n: u32 },
+}
+
 /// Parses `K/N`: shard K (counted from 0) of N, e.g. `0/4` .. `3/4`.
-pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+pub fn parse_shard(s: &str) -> Result<(u32, u32), ShardError> {
     let t = s.trim();
     let Some((k, n)) = t.split_once('/') else {
-        return Err(format!(
-            "--shard {t:?}: write K/N, e.g. 0/4 for the first of four shards"
-        ));
+        return Err(ShardError::NotKOfN(t.to_string()));
     };
-    let n = parse_count(n.trim())
-        .ok_or_else(|| format!("--shard {t:?}: N must be a whole number from 1"))?;
-    let k = parse_count(k.trim())
-        .ok_or_else(|| format!("--shard {t:?}: K must be a whole number from 0"))?;
-    check_range(k, n).map_err(|e| format!("--shard {t:?}: {e}"))
+    let n = parse_count(n.trim()).ok_or_else(|| ShardError::BadTotal(t.to_string()))?;
+    let k = parse_count(k.trim()).ok_or_else(|| ShardError::BadIndex(t.to_string()))?;
+    check_range(k, n).map_err(|range| ShardError::FlagRange {
+        spec: t.to_string(),
+        range,
+    })
 }
 
 /// The shard of an Indexed Job pod: `index` is `$JOB_COMPLETION_INDEX` (0-based, as Kubernetes
 /// numbers completions) and `total` the job's completions.
-pub fn from_job_index(index: &str, total: &str) -> Result<(u32, u32), String> {
-    let k = parse_count(index.trim()).ok_or_else(|| {
-        format!(
-            "JOB_COMPLETION_INDEX {:?} is not a whole number",
-            index.trim()
-        )
-    })?;
-    let n = parse_count(total.trim())
-        .ok_or_else(|| format!("shard total {:?} is not a whole number", total.trim()))?;
-    check_range(k, n)
+pub fn from_job_index(index: &str, total: &str) -> Result<(u32, u32), ShardError> {
+    let k =
+        parse_count(index.trim()).ok_or_else(|| ShardError::JobIndex(index.trim().to_string()))?;
+    let n =
+        parse_count(total.trim()).ok_or_else(|| ShardError::JobTotal(total.trim().to_string()))?;
+    Ok(check_range(k, n)?)
 }
 
-fn check_range(k: u32, n: u32) -> Result<(u32, u32), String> {
+fn check_range(k: u32, n: u32) -> Result<(u32, u32), ShardRange> {
     if n == 0 {
-        return Err("N must be at least 1".into());
+        return Err(ShardRange::NoShards);
     }
     if k >= n {
-        return Err(format!(
-            "shard {k} does not exist: shards count from 0 to N-1 (0/{n} .. {}/{n})",
-            n - 1
-        ));
+        return Err(ShardRange::NoSuchShard { k, n });
     }
     Ok((k, n))
 }
@@ -163,9 +186,22 @@ mod tests {
             assert!(parse_shard(bad).is_err(), "{bad:?} accepted");
         }
         let e = parse_shard("4/4").unwrap_err();
-        assert!(e.contains("0/4 .. 3/4"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "--shard \"4/4\": shard 4 does not exist: shards count from 0 to N-1 (0/4 .. 3/4)"
+        );
+        assert!(matches!(
+            parse_shard("0/0"),
+            Err(ShardError::FlagRange {
+                range: ShardRange::NoShards,
+                ..
+            })
+        ));
         assert_eq!(from_job_index("2", "5"), Ok((2, 5)));
-        assert!(from_job_index("5", "5").is_err());
+        assert_eq!(
+            from_job_index("5", "5"),
+            Err(ShardError::Range(ShardRange::NoSuchShard { k: 5, n: 5 }))
+        );
         assert!(from_job_index("", "5").is_err());
         assert!(from_job_index("1", "x").is_err());
     }

@@ -54,7 +54,32 @@ use tokio::sync::OnceCell;
 use crate::model::{DnsOutcome, DnsStatus};
 
 mod setup;
-pub use setup::{parse_dns_server, parse_pin};
+pub use setup::{DnsServerError, PinError, PinNameError, parse_dns_server, parse_pin};
+
+/// Why the resolver could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolverError {
+    #[error("dns timeout must be greater than zero")]
+    ZeroTimeout,
+    /// hickory refused the configuration.
+    #[error("cannot set up the DNS resolver: {0}")]
+    Build(String),
+    /// resolv.conf could not be read or parsed; `why` is the OS's or hickory's text.
+    #[error("cannot use {path}: {why}; give a server with --dns-server IP[:PORT]")]
+    SystemConfig { path: String, why: String },
+    /// Where there is no resolv.conf: the platform's configuration could not be read.
+    #[error(
+        "cannot use the system DNS configuration: {0}; give a server with --dns-server IP[:PORT]"
+    )]
+    PlatformConfig(String),
+}
+
+// The scan command still gathers its setup errors as text.
+impl From<ResolverError> for String {
+    fn from(e: ResolverError) -> String {
+        e.to_string()
+    }
+}
 
 /// Names (and PTR addresses) kept per scan; past this the oldest entries are forgotten.
 const CACHE_CAPACITY: usize = 65_536;
@@ -118,7 +143,7 @@ impl std::fmt::Debug for Resolver {
 
 impl Resolver {
     /// Builds the resolver; fails (with what to do) when there is no usable DNS server.
-    pub fn new(opts: ResolverOptions) -> Result<Resolver, String> {
+    pub fn new(opts: ResolverOptions) -> Result<Resolver, ResolverError> {
         let (config, hopts) = if opts.servers.is_empty() {
             // Keeps resolv.conf's search list and ndots: they only apply to single-label names.
             system_config()?
@@ -133,9 +158,9 @@ impl Resolver {
         opts: ResolverOptions,
         config: ResolverConfig,
         mut hopts: ResolverOpts,
-    ) -> Result<Resolver, String> {
+    ) -> Result<Resolver, ResolverError> {
         if opts.timeout.is_zero() {
-            return Err("dns timeout must be greater than zero".to_string());
+            return Err(ResolverError::ZeroTimeout);
         }
         let attempts = opts.attempts.max(1);
         hopts.timeout = opts.timeout;
@@ -154,7 +179,7 @@ impl Resolver {
         )
         .with_options(hopts)
         .build()
-        .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
+        .map_err(|e| ResolverError::Build(e.to_string()))?;
 
         let mut pins: HashMap<String, Vec<IpAddr>> = HashMap::new();
         for (name, addrs) in opts.pins {
@@ -302,27 +327,21 @@ fn explicit_config(servers: &[SocketAddr]) -> ResolverConfig {
 
 /// The system's resolver configuration (servers, search list, ndots).
 #[cfg(unix)]
-fn system_config() -> Result<(ResolverConfig, ResolverOpts), String> {
+fn system_config() -> Result<(ResolverConfig, ResolverOpts), ResolverError> {
     resolv_conf(std::path::Path::new("/etc/resolv.conf"))
 }
 
 #[cfg(not(unix))]
-fn system_config() -> Result<(ResolverConfig, ResolverOpts), String> {
-    hickory_resolver::system_conf::read_system_conf().map_err(|e| {
-        format!(
-            "cannot use the system DNS configuration: {e}; \
-             give a server with --dns-server IP[:PORT]"
-        )
-    })
+fn system_config() -> Result<(ResolverConfig, ResolverOpts), ResolverError> {
+    hickory_resolver::system_conf::read_system_conf()
+        .map_err(|e| ResolverError::PlatformConfig(e.to_string()))
 }
 
 #[cfg(unix)]
-fn resolv_conf(path: &std::path::Path) -> Result<(ResolverConfig, ResolverOpts), String> {
-    let fail = |why: String| {
-        format!(
-            "cannot use {}: {why}; give a server with --dns-server IP[:PORT]",
-            path.display()
-        )
+fn resolv_conf(path: &std::path::Path) -> Result<(ResolverConfig, ResolverOpts), ResolverError> {
+    let fail = |why: String| ResolverError::SystemConfig {
+        path: path.display().to_string(),
+        why,
     };
     let data = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
     hickory_resolver::system_conf::parse_resolv_conf(data).map_err(|e| fail(e.to_string()))

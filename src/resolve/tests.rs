@@ -782,13 +782,18 @@ fn resolv_conf_errors_say_what_to_do() {
     let missing = dir.path().join("missing.conf");
     let err = resolv_conf(&missing).expect_err("missing file");
     assert!(
+        matches!(&err, ResolverError::SystemConfig { path, .. } if path.ends_with("missing.conf")),
+        "{err:?}"
+    );
+    let err = err.to_string();
+    assert!(
         err.contains("missing.conf") && err.contains("--dns-server"),
         "{err}"
     );
 
     let empty = dir.path().join("empty.conf");
     std::fs::write(&empty, "# no nameserver line\nsearch corp.test\n").expect("write");
-    let err = resolv_conf(&empty).expect_err("no nameserver");
+    let err = resolv_conf(&empty).expect_err("no nameserver").to_string();
     assert!(err.contains("--dns-server"), "{err}");
 
     let good = dir.path().join("good.conf");
@@ -816,5 +821,8 @@ fn resolver_is_shareable_and_built_outside_a_runtime() {
 fn rejects_zero_timeout() {
     let mut opts = options("127.0.0.1:53".parse().expect("addr"));
     opts.timeout = Duration::ZERO;
-    assert!(Resolver::new(opts).is_err());
+    assert!(matches!(
+        Resolver::new(opts),
+        Err(ResolverError::ZeroTimeout)
+    ));
 }
