@@ -176,7 +176,7 @@ pub struct TcpOutcome {
     pub error: Option<String>,
 }
 
-/// What one X.224 exchange produced (closed set; see rdp-protocol.md 1.3-1.5).
+/// What one X.224 exchange produced (closed set; see docs/protocol.md §2.3-2.5, §3.2-3.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum NegResult {

@@ -1,5 +1,5 @@
 //! The real binary against REAL xrdp 0.9.21 listeners (Debian package), one per configuration
-//! of rdp-protocol.md 2.2/6.1, with certificates made at test time; and nmap's
+//! of docs/protocol.md §4.3/§11.1, with certificates made at test time; and nmap's
 //! `rdp-enum-encryption` against the same kind of listeners, compared with the scanner and with
 //! a hand-written per-candidate probe. tests/README.md says what each test covers and where
 //! nmap is wrong.
@@ -831,7 +831,7 @@ fn deep_scan_lists_xrdp_tls_versions() {
     c.finish(|e| logs(&instances, e));
 }
 
-/// What the per-candidate probe must read from each configuration (rdp-protocol.md 2.2 [LIVE]
+/// What the per-candidate probe must read from each configuration (docs/protocol.md §4.3, observed
 /// table, plus RDSTLS 0x04, which xrdp treats like any other unsupported bit).
 fn truth_table(label: &str) -> Vec<nmap::CcReply> {
     use nmap::CcReply::{Failure, Selected};

@@ -33,7 +33,7 @@ pub use certs::{KeyAlg, LabKeys, WEAK_CERT_DER};
 /// The DNS zone the lab is authoritative for.
 pub const ZONE: &str = "lab.test";
 
-/// How a simulated host decides the reply to each X.224 Connection Request (rdp-protocol.md 2.2).
+/// How a simulated host decides the reply to each X.224 Connection Request (docs/protocol.md §4).
 /// Values are selectedProtocol, or "F n" for RDP_NEG_FAILURE n.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RdpPolicy {
@@ -175,7 +175,7 @@ pub enum Hostile {
 }
 
 /// What a simulated host does. Hosts without a listener or with odd answers model the causes of
-/// mstsc 0x904/0x7 (rdp-protocol.md 5).
+/// mstsc 0x904/0x7 (docs/protocol.md §10).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Behavior {
     /// No listener at the address: the kernel answers the SYN with RST (port-closed).

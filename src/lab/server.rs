@@ -457,7 +457,7 @@ pub(super) enum Reply {
 
 /// RDP_NEG_RSP flags by claimed OS: 0x01 on everything, GFX (0x02) from 8/2012, Restricted Admin
 /// (0x08) from 8.1/2012 R2, Remote Credential Guard (0x10) from 10/2016. Unverified against
-/// live Windows (rdp-protocol.md 1.4); the reserved bit is left clear.
+/// live Windows (docs/protocol.md §3.2); the reserved bit is left clear.
 fn windows_flags(os: (u8, u8, u16)) -> u8 {
     match os {
         (10.., _, _) => 0x1B,
@@ -467,7 +467,7 @@ fn windows_flags(os: (u8, u8, u16)) -> u8 {
     }
 }
 
-/// The selection tables of rdp-protocol.md 2.2 for the lab's policies.
+/// The selection tables of docs/protocol.md §4.3 for the lab's policies.
 pub(super) fn decide(policy: RdpPolicy, os: (u8, u8, u16), req: &wire::ConnectionRequest) -> Reply {
     const SSL: u32 = 0x01;
     const HYBRID: u32 = 0x02;

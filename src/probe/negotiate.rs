@@ -1,4 +1,4 @@
-//! X.224 negotiation and the security-layer matrix (rdp-protocol.md 2.2), in at most three
+//! X.224 negotiation and the security-layer matrix (docs/protocol.md §4), in at most three
 //! connections at standard depth. [`first`] reads the first CC (on the plan's first
 //! connection); [`matrix`] reconnects to strip what was accepted; [`finish`] names the layer
 //! the server insists on.

@@ -1,4 +1,4 @@
-//! CredSSP TSRequest (MS-CSSP 2.2.1), DER; rdp-protocol.md 3.1.
+//! CredSSP TSRequest (MS-CSSP 2.2.1), DER; docs/protocol.md §7.
 //!
 //! Hand-written rather than built on a DER crate: an unpatched or broken server's reply
 //! must come back as an outcome (which field was wrong, was it cut short, was it huge),

@@ -1,6 +1,6 @@
 //! MCS Connect-Initial / Connect-Response (T.125, BER) carrying GCC Conference Create
 //! Request / Response (T.124, PER) and the RDP client/server data blocks
-//! (MS-RDPBCGR 2.2.1.3-2.2.1.4; rdp-protocol.md 2.3). Used only by the deep probe to read
+//! (MS-RDPBCGR 2.2.1.3-2.2.1.4; docs/protocol.md §5). Used only by the deep probe to read
 //! the server's RDP version and its Standard RDP Security method and level.
 //!
 //! BER and PER lengths are big-endian; the GCC user-data blocks are little-endian.

@@ -1,4 +1,4 @@
-//! NTLM NEGOTIATE and CHALLENGE messages (MS-NLMP 2.2.1.1, 2.2.1.2, 2.2.2.1); rdp-protocol.md 3.2-3.3.
+//! NTLM NEGOTIATE and CHALLENGE messages (MS-NLMP 2.2.1.1, 2.2.1.2, 2.2.2.1); docs/protocol.md §8.
 //!
 //! The CHALLENGE is the one unauthenticated thing a CredSSP server tells about itself: its
 //! NetBIOS and DNS names, its claimed OS version and its clock. No credentials are involved.
@@ -426,7 +426,7 @@ pub fn parse_negotiate(msg: &[u8]) -> Result<u32, NtlmError> {
 mod tests {
     use super::*;
 
-    /// Shaped after the live FreeRDP shadow CHALLENGE (rdp-protocol.md 3.3): TargetName "VM",
+    /// Shaped after the live FreeRDP shadow CHALLENGE (docs/protocol.md §8.4): TargetName "VM",
     /// flags 0xE2888297, names VM/vm, WinPR's fake 6.1.7601; timestamp 2026-11-21T12:00:00Z.
     #[rustfmt::skip]
     const SHADOW_CHALLENGE: [u8; 108] = [

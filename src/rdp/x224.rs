@@ -1,5 +1,5 @@
 //! TPKT (RFC 1006) + X.224 class 0 CR/CC/DT + RDP_NEG_REQ/RSP/FAILURE
-//! (MS-RDPBCGR 2.2.1.1-2.2.1.2; rdp-protocol.md section 1).
+//! (MS-RDPBCGR 2.2.1.1-2.2.1.2; docs/protocol.md §2-3).
 //!
 //! TPKT lengths and X.224 references are big-endian; every RDP_NEG_* field is little-endian.
 
@@ -453,7 +453,7 @@ fn parse_cr_frame(frame: &[u8]) -> Result<ConnectionRequest, &'static str> {
 mod tests {
     use super::*;
 
-    /// rdp-protocol.md 1.1: the 43-byte request with cookie "probe" and requestedProtocols 0x0B.
+    /// docs/protocol.md §2.2: the 43-byte request with cookie "probe" and requestedProtocols 0x0B.
     const CR_PROBE_0B: [u8; 43] = [
         0x03, 0x00, // TPKT version 3, reserved
         0x00, 0x2B, // TPKT length 43

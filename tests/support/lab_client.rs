@@ -227,7 +227,7 @@ pub fn raw_hello(max: u16, suites: &[u16]) -> Vec<u8> {
     rec
 }
 
-/// TSRequest v6 carrying a raw NTLM NEGOTIATE (rdp-protocol.md 3.2).
+/// TSRequest v6 carrying a raw NTLM NEGOTIATE (docs/protocol.md §7.2).
 pub fn negotiate_ts_request() -> Vec<u8> {
     let mut m = Vec::new();
     m.extend_from_slice(&[0x30, 0x37, 0xA0, 0x03, 0x02, 0x01, 0x06]); // TSRequest, version 6

@@ -221,7 +221,7 @@ pub fn script_error(stdout: &str) -> Option<String> {
     None
 }
 
-/// What a Connection Confirm said (rdp-protocol.md 1.3-1.5), read independently of the
+/// What a Connection Confirm said (docs/protocol.md §2.3-2.5, §3.2-3.3), read independently of the
 /// scanner's codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CcReply {
@@ -235,7 +235,7 @@ pub enum CcReply {
     Other(String),
 }
 
-/// X.224 Connection Request carrying RDP_NEG_REQ with `requested` (rdp-protocol.md 1.1),
+/// X.224 Connection Request carrying RDP_NEG_REQ with `requested` (docs/protocol.md §2.2),
 /// written out here so the cross-check does not depend on the scanner's encoder.
 pub fn connection_request(requested: u32) -> Vec<u8> {
     let cookie = b"Cookie: mstshash=probe\r\n";
@@ -327,7 +327,7 @@ mod tests {
 
     #[test]
     fn request_bytes_match_the_brief() {
-        // rdp-protocol.md 1.1, "Minimal request, cookie probe", requestedProtocols 0x0B.
+        // docs/protocol.md §2.2, the 43-byte request with cookie "probe", requestedProtocols 0x0B.
         let mut want = vec![
             0x03, 0x00, // TPKT version 3, reserved
             0x00, 0x2B, // TPKT length 43

@@ -51,7 +51,7 @@ pub fn loopback_ip() -> Ipv4Addr {
     Ipv4Addr::new(127, 88, p, n)
 }
 
-/// One instance's `[Globals]` settings (rdp-protocol.md 6.1).
+/// One instance's `[Globals]` settings (docs/protocol.md §11.1).
 #[derive(Debug, Clone)]
 pub struct XrdpConfig {
     /// `rdp`, `tls`, `hybrid` or `negotiate`.
