@@ -76,7 +76,7 @@ impl TargetSpec {
 }
 
 /// Why a target spec was refused. The messages are what users see (inventory errors carry
-/// them after `file:line:`); quoted input goes through [`show`] and is cut to a readable length.
+/// them after `file:line:`); quoted input goes through `show` and is cut to a readable length.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
     #[error("empty host")]
