@@ -23,7 +23,7 @@ use rdpsweep::model::{
 use rdpsweep::probe::credssp::from_ts_request;
 use rdpsweep::rdp::credssp::{parse_ts_request, ts_request_with_token};
 use rdpsweep::rdp::ntlm::{ChallengeSpec, NtlmVersion, challenge_message, find_challenge};
-use rdpsweep::rdp::x224::{ConfirmSpec, NegRspFlags, connection_confirm, parse_confirm};
+use rdpsweep::rdp::x224::{ConfirmSpec, NegRspFlags, Protocols, connection_confirm, parse_confirm};
 use rdpsweep::tls::legacy::{TlsVersion, parse_server_flight, server_flight};
 
 /// 2026-01-01T00:00:00Z: fixed so the findings do not drift with the calendar.
@@ -105,8 +105,8 @@ fn healthy_record(cert: CertFacts, credssp: CredSspOutcome) -> ProbeRecord {
                     result: NegResult::Failure { code: 5 },
                 },
             ],
-            accepted: vec!["HYBRID_EX".into(), "HYBRID".into()],
-            required: Some("HYBRID".into()),
+            accepted: vec![Protocols::HYBRID_EX, Protocols::HYBRID],
+            required: Some(Protocols::HYBRID),
             failures: vec![5],
             flags: 0x1B,
             ..Default::default()

@@ -277,13 +277,13 @@ impl RowWriter {
     pub fn write(&mut self, mut r: HostReport) {
         if let Some(b) = &self.baseline {
             let (change, since) = b.classify(&r);
-            r.change = Some(change.as_str().to_string());
+            r.change = Some(change);
             r.first_seen_failing = since;
             self.seen.insert(baseline::key(&r));
         }
         // Without any baseline (a first run) every failing row is new.
-        let new = match r.change.as_deref() {
-            Some(c) => c == Change::New.as_str(),
+        let new = match r.change {
+            Some(c) => c == Change::New,
             None => baseline::is_failing(r.severity),
         };
         if new {
@@ -296,7 +296,7 @@ impl RowWriter {
         let st = &mut self.stats;
         st.rows += 1;
         st.worst = st.worst.max(Some(r.severity));
-        *st.verdicts.entry(r.verdict.clone()).or_default() += 1;
+        *st.verdicts.entry(r.verdict.to_string()).or_default() += 1;
         if st.error.is_none() {
             for s in self.sinks.iter_mut() {
                 if let Err(e) = s.write(r) {
@@ -314,7 +314,7 @@ impl RowWriter {
             && !summary.interrupted
         {
             for mut g in b.gone(&self.seen) {
-                g.change = Some(Change::Gone.as_str().to_string());
+                g.change = Some(Change::Gone);
                 g.first_seen_failing = None;
                 self.emit(&g);
             }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod configfile;
 pub mod diagnose;
 pub mod engine;
+pub mod finding;
 pub mod inventory;
 pub mod lab;
 pub mod model;

@@ -7,65 +7,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-/// Severity of a finding; ordered so that `max()` is the worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Ok,
-    Info,
-    Warn,
-    Fail,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Ok => "ok",
-            Severity::Info => "info",
-            Severity::Warn => "warn",
-            Severity::Fail => "fail",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        match s.to_ascii_lowercase().as_str() {
-            "ok" => Some(Severity::Ok),
-            "info" => Some(Severity::Info),
-            "warn" | "warning" => Some(Severity::Warn),
-            "fail" | "error" => Some(Severity::Fail),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The phase a finding belongs to (the HTML matrix column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    Dns,
-    Tcp,
-    Rdp,
-    Tls,
-    Cert,
-    Nla,
-    Host,
-}
-
-/// One diagnosis: stable code, severity, remedy; `detail` is the host-specific fact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    pub code: String,
-    pub severity: Severity,
-    pub phase: Phase,
-    pub detail: String,
-    pub remedy: String,
-}
+pub use crate::finding::{Finding, FindingCode, Phase, Severity};
+use crate::rdp::x224::Protocols;
 
 /// Inventory-supplied facts that travel with a target into every output.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,11 +156,17 @@ pub struct NegAttempt {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RdpOutcome {
     pub attempts: Vec<NegAttempt>,
-    /// Layers the server accepted (names: RDP, SSL, HYBRID, HYBRID_EX).
-    pub accepted: Vec<String>,
+    /// Layers the server accepted, in the order the matrix found them; each is one layer
+    /// (`Protocols::RDP` is standard RDP security). Written by name: RDP, SSL, HYBRID, ...
+    #[serde(with = "layer_names")]
+    pub accepted: Vec<Protocols>,
     /// The single layer the server insists on, when the matrix proves one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub required: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "layer_names::option"
+    )]
+    pub required: Option<Protocols>,
     /// Every RDP_NEG_FAILURE code seen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<u32>,
@@ -232,6 +181,82 @@ pub struct RdpOutcome {
     pub encryption_level: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub encryption_methods: Vec<u32>,
+}
+
+/// How a layer that is not one known protocol is written (a server selecting several bits or
+/// an undefined one); every such value is kept as [`UNKNOWN_LAYER`], so it is listed once.
+pub const UNKNOWN_LAYER_NAME: &str = "UNKNOWN";
+/// The stand-in for such a layer: every bit the codec does not know.
+pub const UNKNOWN_LAYER: Protocols = Protocols::from_bits_retain(!Protocols::all().bits());
+
+/// The name a layer is written under: the codec's name, else "UNKNOWN".
+pub fn layer_label(layer: Protocols) -> &'static str {
+    layer.layer_name().unwrap_or(UNKNOWN_LAYER_NAME)
+}
+
+impl RdpOutcome {
+    /// Mark a layer accepted (once; discovery order is kept). `layer` is a selectedProtocol
+    /// value: anything but one known layer is recorded as [`UNKNOWN_LAYER`].
+    pub fn accept(&mut self, layer: Protocols) {
+        let layer = if layer.layer_name().is_some() {
+            layer
+        } else {
+            UNKNOWN_LAYER
+        };
+        if !self.accepted.contains(&layer) {
+            self.accepted.push(layer);
+        }
+    }
+
+    /// Whether the server accepted `layer`.
+    pub fn accepts(&self, layer: Protocols) -> bool {
+        self.accepted.contains(&layer)
+    }
+
+    /// The accepted layers' names, in discovery order.
+    pub fn accepted_names(&self) -> Vec<&'static str> {
+        self.accepted.iter().map(|l| layer_label(*l)).collect()
+    }
+}
+
+/// Serde for layers as their names (`["SSL","RDP"]`), the form every saved report has.
+mod layer_names {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{Protocols, UNKNOWN_LAYER, UNKNOWN_LAYER_NAME, layer_label};
+
+    fn parse<E: serde::de::Error>(name: &str) -> Result<Protocols, E> {
+        if name == UNKNOWN_LAYER_NAME {
+            return Ok(UNKNOWN_LAYER);
+        }
+        Protocols::from_layer_name(name)
+            .ok_or_else(|| E::custom(format!("unknown security layer {name:?}")))
+    }
+
+    pub fn serialize<S: Serializer>(v: &[Protocols], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|l| layer_label(*l)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Protocols>, D::Error> {
+        let names: Vec<String> = Vec::deserialize(d)?;
+        names.iter().map(|n| parse(n)).collect()
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(v: &Option<Protocols>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(l) => s.serialize_some(layer_label(*l)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Protocols>, D::Error> {
+            let name: Option<String> = Option::deserialize(d)?;
+            name.map(|n| parse(&n)).transpose()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -458,19 +483,73 @@ impl ProbeRecord {
     }
 }
 
+/// A row's change against `--baseline`. The vocabulary is stable (nightly jobs grep it); see
+/// `report::baseline` for what each means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    New,
+    Fixed,
+    Changed,
+    Unchanged,
+    Gone,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::New => "new",
+            Change::Fixed => "fixed",
+            Change::Changed => "changed",
+            Change::Unchanged => "unchanged",
+            Change::Gone => "gone",
+        }
+    }
+
+    /// The inverse of `as_str`.
+    pub fn parse(s: &str) -> Option<Change> {
+        [
+            Change::New,
+            Change::Fixed,
+            Change::Changed,
+            Change::Unchanged,
+            Change::Gone,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+
+    /// Display order: what needs attention first.
+    pub fn rank(self) -> u8 {
+        match self {
+            Change::New => 0,
+            Change::Changed => 1,
+            Change::Fixed => 2,
+            Change::Gone => 3,
+            Change::Unchanged => 4,
+        }
+    }
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A diagnosed record: what every sink writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostReport {
     #[serde(flatten)]
     pub record: ProbeRecord,
     /// Primary finding's code.
-    pub verdict: String,
+    pub verdict: FindingCode,
     pub severity: Severity,
     /// Primary first.
     pub findings: Vec<Finding>,
     /// Against `--baseline`: new, fixed, changed, unchanged or gone (absent without a baseline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change: Option<String>,
+    pub change: Option<Change>,
     /// RFC 3339: when this row was first seen failing (carried forward from the baseline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen_failing: Option<String>,

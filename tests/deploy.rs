@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 
 use clap::CommandFactory;
 use rdpsweep::lab::{Lab, LabConfig};
+use rdpsweep::model::FindingCode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rdpsweep");
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -466,7 +467,7 @@ async fn nightly_wrapper_keeps_dated_runs_and_fails_only_on_new_failures() {
     assert_eq!(rows.len(), 2);
     assert!(
         rows.iter()
-            .any(|r| r.record.address == Some(closed) && r.verdict == "port-closed")
+            .any(|r| r.record.address == Some(closed) && r.verdict == FindingCode::PortClosed)
     );
     // The link is relative, so it survives being mounted elsewhere (containers).
     assert!(!first.starts_with('/'), "{first}");

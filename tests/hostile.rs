@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use rdpsweep::lab::{
     Behavior, CertKind, Hostile, Lab, LabConfig, NlaMode, RdpHost, RdpPolicy, TlsMode,
 };
-use rdpsweep::model::HostReport;
+use rdpsweep::model::{FindingCode, HostReport};
 use rdpsweep::rdp::mcs::{self, McsReply};
 use rdpsweep::rdp::{Parse, x224};
 
@@ -208,7 +208,7 @@ async fn scan_one(n: u8, behavior: Behavior, expected: Option<&str>) -> HostRepo
     let r = reports.into_iter().next().expect("row");
     if let Some(e) = expected {
         assert_eq!(
-            r.verdict,
+            r.verdict.as_str(),
             e,
             "{what}: findings {:?}",
             r.findings.iter().map(|f| &f.code).collect::<Vec<_>>()
@@ -368,7 +368,7 @@ async fn host_deadline_cuts_a_trickle_short() {
     );
     let reports =
         rdpsweep::report::jsonl::read_reports(&dir.path().join("out.jsonl")).expect("jsonl");
-    assert_eq!(reports[0].verdict, "rdp-no-reply");
+    assert_eq!(reports[0].verdict.as_str(), "rdp-no-reply");
     assert!(reports[0].record.deadline_hit);
 }
 
@@ -428,7 +428,7 @@ async fn thousand_hostile_hosts() {
         tokio::task::spawn_blocking(move || run_measured(&args, &path, Duration::from_secs(180)))
             .await
             .expect("join");
-    let expected: std::collections::HashMap<String, &'static str> = lab
+    let expected: std::collections::HashMap<String, FindingCode> = lab
         .hosts
         .iter()
         .map(|h| (h.addr.to_string(), h.behavior.expected()))
@@ -456,9 +456,9 @@ async fn thousand_hostile_hosts() {
     let mut wrong = Vec::new();
     for r in &reports {
         let addr = r.record.target.host.clone();
-        let want = expected.get(&addr).copied().unwrap_or("?");
-        if r.verdict != want {
-            wrong.push(format!("{addr}: expected {want}, got {}", r.verdict));
+        let want = expected.get(&addr).copied();
+        if Some(r.verdict) != want {
+            wrong.push(format!("{addr}: expected {want:?}, got {}", r.verdict));
         }
     }
     assert!(
@@ -696,7 +696,7 @@ async fn concurrency_above_the_open_file_limit() {
     })
     .await
     .expect("join");
-    let expected: std::collections::HashMap<String, &'static str> = lab
+    let expected: std::collections::HashMap<String, FindingCode> = lab
         .hosts
         .iter()
         .map(|h| (h.addr.to_string(), h.behavior.expected()))
@@ -728,7 +728,7 @@ async fn concurrency_above_the_open_file_limit() {
                 "{}: tcp {} {}",
                 r["host"], r["tcp_status"], r["error"]
             ));
-        } else if r["verdict"] != expected[&r["host"]] {
+        } else if r["verdict"] != expected[&r["host"]].as_str() {
             wrong.push(format!(
                 "{}: expected {}, got {}",
                 r["host"], expected[&r["host"]], r["verdict"]

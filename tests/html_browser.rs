@@ -16,6 +16,7 @@ use chromium::{Browser, file_url};
 use rdpsweep::config::Output;
 use rdpsweep::diagnose::{Policy, report};
 use rdpsweep::model::*;
+use rdpsweep::rdp::x224::Protocols;
 use rdpsweep::report::baseline::{self, Baseline, Change};
 use rdpsweep::report::html::{HtmlSink, render, render_with_changes};
 use rdpsweep::report::{Sink, Summary};
@@ -69,8 +70,8 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
                     result: NegResult::Failure { code: 5 },
                 },
             ],
-            accepted: vec!["HYBRID".into(), "HYBRID_EX".into()],
-            required: Some("HYBRID".into()),
+            accepted: vec![Protocols::HYBRID, Protocols::HYBRID_EX],
+            required: Some(Protocols::HYBRID),
             failures: vec![5],
             flags: 0x1F,
             legacy: false,
@@ -261,7 +262,10 @@ fn negotiation(
             requested: 0x0B,
             result: result.clone(),
         }],
-        accepted: accepted.iter().map(|s| s.to_string()).collect(),
+        accepted: accepted
+            .iter()
+            .map(|s| Protocols::from_layer_name(s).unwrap())
+            .collect(),
         required: None,
         failures: failures.to_vec(),
         flags: 0,
@@ -444,7 +448,7 @@ fn fleet_records() -> Vec<ProbeRecord> {
         h("kiosk12.us.corp.example", "10.40.12.12"),
     );
     if let Some(rdp) = kiosk.rdp.as_mut() {
-        rdp.accepted = vec!["SSL".into(), "HYBRID".into(), "HYBRID_EX".into()];
+        rdp.accepted = vec![Protocols::SSL, Protocols::HYBRID, Protocols::HYBRID_EX];
         rdp.required = None;
         rdp.failures = vec![];
     }
@@ -1078,7 +1082,11 @@ fn realistic_report_sorts_filters_and_remembers() {
     let warn_cert = today
         .iter()
         .filter(|r| r.severity == Severity::Warn)
-        .filter(|r| r.findings.iter().any(|f| f.code.starts_with("cert-")))
+        .filter(|r| {
+            r.findings
+                .iter()
+                .any(|f| f.code.as_str().starts_with("cert-"))
+        })
         .count();
     assert_eq!(warn_cert, 4);
     assert_eq!(shown(&mut b, &s) as usize, warn_cert);

@@ -529,7 +529,7 @@ async fn demo_fleet_starts_and_is_documented() {
             "{p:?}"
         );
     }
-    let codes: std::collections::HashSet<&str> =
+    let codes: std::collections::HashSet<rdpsweep::model::FindingCode> =
         lab.hosts.iter().map(|h| h.behavior.expected()).collect();
     assert!(codes.len() >= 25, "distinct verdicts: {}", codes.len());
     // Inventory: header + hosts + 8 DNS names.
@@ -555,7 +555,7 @@ async fn scale_mix() {
     assert_eq!(count(&|b| *b == Behavior::Filtered), 8);
     assert_eq!(count(&|b| *b == Behavior::Tls10Only), 12);
     // Not in blocks: the first 20 hosts already mix behaviours.
-    let first: std::collections::HashSet<&str> = lab.hosts[..20]
+    let first: std::collections::HashSet<rdpsweep::model::FindingCode> = lab.hosts[..20]
         .iter()
         .map(|h| h.behavior.expected())
         .collect();

@@ -34,7 +34,7 @@ use std::path::Path;
 use std::process::Command;
 
 use freerdp::{Fleet, Mitm, RecordingProxy, ShadowSpec, tls_records};
-use rdpsweep::model::HostReport;
+use rdpsweep::model::{FindingCode, HostReport};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rdpsweep");
 
@@ -274,7 +274,7 @@ fn ntlm_name_differing_from_the_dns_name_is_name_mismatch() {
         .report("othername.corp.test")
         .findings
         .iter()
-        .find(|f| f.code == "name-mismatch")
+        .find(|f| f.code == FindingCode::NameMismatch)
         .expect("name-mismatch finding");
     assert!(f.detail.contains("othername.corp.test") && f.detail.contains("TSPROBE02"));
 

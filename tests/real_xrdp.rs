@@ -411,8 +411,8 @@ fn standard_scan_of_real_xrdp_configurations() {
         );
         c.eq(
             &format!("{} JSONL verdict", i.label),
-            &rep.verdict,
-            &row["verdict"],
+            rep.verdict.as_str(),
+            row["verdict"].as_str(),
         );
         c.cols(
             i.label,

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use rdpsweep::lab::{Behavior, Lab, LabConfig, RdpHost, RdpPolicy};
-use rdpsweep::model::{HostReport, Severity};
+use rdpsweep::model::{FindingCode, HostReport, Severity};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rdpsweep");
 
@@ -167,11 +167,11 @@ async fn baseline_marks_changes_and_fail_on_new_alerts_only_on_regressions() {
         let h = r.record.target.host.clone();
         if h == addr("closed") {
             r.severity = Severity::Ok;
-            r.verdict = "ok".into();
+            r.verdict = FindingCode::Ok;
             r.findings.retain(|_| false);
         } else if h == addr("good2") {
             r.severity = Severity::Fail;
-            r.verdict = "port-closed".into();
+            r.verdict = FindingCode::PortClosed;
             r.findings = rdpsweep::diagnose::diagnose(
                 &{
                     let mut rec = r.record.clone();
@@ -190,9 +190,9 @@ async fn baseline_marks_changes_and_fail_on_new_alerts_only_on_regressions() {
                 &Default::default(),
             );
         } else if h == addr("reset") {
-            r.verdict = "rdp-no-reply".into();
+            r.verdict = FindingCode::RdpNoReply;
             if let Some(f) = r.findings.first_mut() {
-                f.code = "rdp-no-reply".into();
+                f.code = FindingCode::RdpNoReply;
             }
         }
     }

@@ -294,7 +294,7 @@ async fn names_ips_and_a_cidr_through_dnsmasq() {
                     && x["address"] == r.record.address.map(|a| a.to_string()).unwrap_or_default()
             })
             .expect("JSONL row in CSV");
-        assert_eq!(row["verdict"], r.verdict);
+        assert_eq!(row["verdict"], r.verdict.as_str());
         assert_eq!(row["dns_status"], r.record.dns.status.as_str());
     }
     lab.shutdown().await;

@@ -128,7 +128,7 @@ async fn every_lab_host_gets_its_planted_verdict() {
                     && r.record.address.map(|a| a.to_string()).unwrap_or_default() == row["address"]
             })
             .unwrap_or_else(|| panic!("{host} missing from JSONL"));
-        assert_eq!(&rep.verdict, verdict, "{host}: JSONL and CSV agree");
+        assert_eq!(rep.verdict.as_str(), verdict, "{host}: JSONL and CSV agree");
     }
     assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
 
@@ -357,7 +357,7 @@ fn readme_demo_command_writes_reports() {
 fn readme_lists_every_finding_code() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for c in rdpsweep::diagnose::ALL {
+    for c in rdpsweep::model::FindingCode::ALL.iter().map(|c| c.info()) {
         assert!(
             readme.contains(&format!("`{}`", c.code)),
             "README misses {}",

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use rdpsweep::config::Output;
 use rdpsweep::inventory::{InventoryOptions, Targets};
-use rdpsweep::model::{DnsOutcome, DnsStatus, HostReport, ProbeRecord, Severity, TargetInfo};
+use rdpsweep::model::{
+    DnsOutcome, DnsStatus, FindingCode, HostReport, ProbeRecord, Severity, TargetInfo,
+};
 use rdpsweep::report::jsonl::JsonlSink;
 use rdpsweep::report::merge::{merge, merge_reports, row_key, summary};
 use rdpsweep::report::{Sink, Summary};
@@ -149,7 +151,7 @@ fn report(host: &str, port: u16, addr: Option<&str>, at: &str, verdict: &str) ->
                 at.into(),
             )
         },
-        verdict: verdict.into(),
+        verdict: verdict.parse().unwrap(),
         severity: if verdict == "ok" {
             Severity::Ok
         } else {
@@ -266,7 +268,7 @@ fn a_rescan_replaces_older_rows() {
         .filter(|r| in_shard(&r.record.target.host, r.record.target.port, 0, 2))
         .collect();
     for r in &mut new {
-        r.verdict = "ok".into();
+        r.verdict = FindingCode::Ok;
     }
     let f_old = dir.path().join("old.jsonl");
     let f_new = dir.path().join("new.jsonl");
@@ -290,9 +292,12 @@ fn a_rescan_replaces_older_rows() {
     let b = report("x", 1, None, "2026-03-01T02:30:00Z", "dns-timeout");
     assert_eq!(
         merge_reports(vec![a.clone(), b.clone()])[0].verdict,
-        "dns-timeout"
+        FindingCode::DnsTimeout
     );
-    assert_eq!(merge_reports(vec![b, a])[0].verdict, "dns-timeout");
+    assert_eq!(
+        merge_reports(vec![b, a])[0].verdict,
+        FindingCode::DnsTimeout
+    );
 }
 
 #[test]

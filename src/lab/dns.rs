@@ -30,6 +30,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::timeout;
 
 use super::{Behavior, DnsRow, LabHost, NlaMode, RdpPolicy, TlsMode, ZONE};
+use crate::model::FindingCode;
 
 const TTL: u32 = 60;
 
@@ -98,7 +99,7 @@ impl Zone {
         let good_addr = good.and_then(|g| v4(g.addr));
 
         let mut rows = Vec::new();
-        let mut special = |label: &str, e: Entry, expected: &'static str, expect_ip| {
+        let mut special = |label: &str, e: Entry, expected: FindingCode, expect_ip| {
             let name = format!("{label}.{ZONE}");
             rows.push(DnsRow {
                 name: name.clone(),
@@ -110,30 +111,45 @@ impl Zone {
         special(
             "nxdomain",
             Entry::Rcode(ResponseCode::NXDomain),
-            "dns-nxdomain",
+            FindingCode::DnsNxdomain,
             None,
         );
-        special("nodata", Entry::TxtOnly, "dns-nodata", None);
+        special("nodata", Entry::TxtOnly, FindingCode::DnsNodata, None);
         special(
             "servfail",
             Entry::Rcode(ResponseCode::ServFail),
-            "dns-servfail",
+            FindingCode::DnsServfail,
             None,
         );
         special(
             "refused",
             Entry::Rcode(ResponseCode::Refused),
-            "dns-refused",
+            FindingCode::DnsRefused,
             None,
         );
-        special("silent", Entry::Silent, "dns-timeout", None);
+        special("silent", Entry::Silent, FindingCode::DnsTimeout, None);
         if let (Some(g), Some(_)) = (good.and_then(|g| g.name.clone()), good_addr) {
             // The certificate names the target, not the alias users typed: mstsc warns.
-            special("alias", Entry::Cname(g), "cert-name-mismatch", None);
+            special(
+                "alias",
+                Entry::Cname(g),
+                FindingCode::CertNameMismatch,
+                None,
+            );
         }
         if let Some(a) = good_addr {
-            special("multi", Entry::A(vec![a, closed]), "port-closed", None);
-            special("wrongip", Entry::A(vec![a]), "dns-mismatch", Some(other));
+            special(
+                "multi",
+                Entry::A(vec![a, closed]),
+                FindingCode::PortClosed,
+                None,
+            );
+            special(
+                "wrongip",
+                Entry::A(vec![a]),
+                FindingCode::DnsMismatch,
+                Some(other),
+            );
         }
         (Zone { entries }, rows)
     }

@@ -28,6 +28,8 @@ use std::time::Instant;
 
 use tokio::task::JoinHandle;
 
+use crate::model::FindingCode;
+
 pub use certs::{KeyAlg, LabKeys, WEAK_CERT_DER};
 
 /// The DNS zone the lab is authoritative for.
@@ -216,41 +218,43 @@ pub enum Behavior {
 impl Behavior {
     /// The verdict code a scanner should give this host: the primary finding's code from
     /// diagnose.rs, or "ok" when nothing is at warn or above.
-    pub fn expected(&self) -> &'static str {
+    pub fn expected(&self) -> FindingCode {
         match self {
-            Behavior::Closed => "port-closed",
-            Behavior::Filtered => "port-filtered",
-            Behavior::Tarpit => "rdp-no-reply",
-            Behavior::AcceptClose | Behavior::ResetOnAccept | Behavior::RdpReset => "rdp-reset",
-            Behavior::Garbage | Behavior::Http => "not-rdp",
-            Behavior::LegacyCc => "rdp-legacy-no-negotiation",
-            Behavior::Dpum => "rdp-request-rejected",
-            Behavior::Tls10Only => "tls-legacy-only",
+            Behavior::Closed => FindingCode::PortClosed,
+            Behavior::Filtered => FindingCode::PortFiltered,
+            Behavior::Tarpit => FindingCode::RdpNoReply,
+            Behavior::AcceptClose | Behavior::ResetOnAccept | Behavior::RdpReset => {
+                FindingCode::RdpReset
+            }
+            Behavior::Garbage | Behavior::Http => FindingCode::NotRdp,
+            Behavior::LegacyCc => FindingCode::RdpLegacy,
+            Behavior::Dpum => FindingCode::RdpRequestRejected,
+            Behavior::Tls10Only => FindingCode::TlsLegacyOnly,
             // TLS 1.2 with CBC suites is fine for mstsc (info); the raw responder also accepts
             // standard RDP security, which is the warning that remains.
-            Behavior::CbcOnlyTls12 => "downgrade-possible",
-            Behavior::WeakCert => "cert-weak",
+            Behavior::CbcOnlyTls12 => FindingCode::DowngradePossible,
+            Behavior::WeakCert => FindingCode::CertWeak,
             Behavior::Hostile(h) => match h {
-                Hostile::EndlessBytes => "not-rdp",
-                Hostile::TpktTrickle => "rdp-no-reply",
-                Hostile::CcThenGarbage => "tls-handshake-failed",
-                Hostile::TlsRecordTrickle => "tls-stalled",
-                Hostile::HalfOpenFin => "rdp-reset",
+                Hostile::EndlessBytes => FindingCode::NotRdp,
+                Hostile::TpktTrickle => FindingCode::RdpNoReply,
+                Hostile::CcThenGarbage => FindingCode::TlsHandshakeFailed,
+                Hostile::TlsRecordTrickle => FindingCode::TlsStalled,
+                Hostile::HalfOpenFin => FindingCode::RdpReset,
             },
             Behavior::Rdp(h) => match h.policy {
-                RdpPolicy::RdpOnly => "rdp-security-only",
-                RdpPolicy::CertMissing => "cert-missing",
+                RdpPolicy::RdpOnly => FindingCode::RdpSecurityOnly,
+                RdpPolicy::CertMissing => FindingCode::CertMissing,
                 _ => match h.tls {
-                    TlsMode::ResetAfterHello => "tls-reset-after-hello",
-                    TlsMode::Stall => "tls-stalled",
+                    TlsMode::ResetAfterHello => FindingCode::TlsResetAfterHello,
+                    TlsMode::Stall => FindingCode::TlsStalled,
                     TlsMode::Normal => match h.cert {
-                        CertKind::Expired => "cert-expired",
-                        CertKind::NotYetValid => "cert-not-yet-valid",
-                        CertKind::Huge => "tls-handshake-failed",
-                        CertKind::WrongName => "cert-name-mismatch",
+                        CertKind::Expired => FindingCode::CertExpired,
+                        CertKind::NotYetValid => FindingCode::CertNotYetValid,
+                        CertKind::Huge => FindingCode::TlsHandshakeFailed,
+                        CertKind::WrongName => FindingCode::CertNameMismatch,
                         // Windows' default: an info finding, so the verdict stays ok.
-                        CertKind::SelfSigned => "ok",
-                        CertKind::Expiring => "cert-expiring",
+                        CertKind::SelfSigned => FindingCode::Ok,
+                        CertKind::Expiring => FindingCode::CertExpiring,
                         // Standard RDP security still accepted next to TLS.
                         CertKind::Valid
                             if matches!(
@@ -258,16 +262,18 @@ impl Behavior {
                                 RdpPolicy::XrdpLike | RdpPolicy::WindowsNegotiate
                             ) =>
                         {
-                            "downgrade-possible"
+                            FindingCode::DowngradePossible
                         }
                         CertKind::Valid | CertKind::HostileSubject => match h.nla {
-                            NlaMode::Patched => "ok",
-                            NlaMode::Unpatched => "credssp-unpatched",
-                            NlaMode::NameMismatch => "name-mismatch",
-                            NlaMode::ClockSkew => "clock-skew",
-                            NlaMode::ResetAfterRequest => "credssp-failed",
-                            NlaMode::ErrorCode(_) => "credssp-error",
-                            NlaMode::MalformedReply | NlaMode::BadOffsets => "credssp-failed",
+                            NlaMode::Patched => FindingCode::Ok,
+                            NlaMode::Unpatched => FindingCode::CredsspUnpatched,
+                            NlaMode::NameMismatch => FindingCode::NameMismatch,
+                            NlaMode::ClockSkew => FindingCode::ClockSkew,
+                            NlaMode::ResetAfterRequest => FindingCode::CredsspFailed,
+                            NlaMode::ErrorCode(_) => FindingCode::CredsspError,
+                            NlaMode::MalformedReply | NlaMode::BadOffsets => {
+                                FindingCode::CredsspFailed
+                            }
                         },
                     },
                 },
@@ -401,7 +407,7 @@ impl Shared {
 #[derive(Debug, Clone)]
 struct DnsRow {
     name: String,
-    expected: &'static str,
+    expected: FindingCode,
     expect_ip: Option<IpAddr>,
 }
 
@@ -782,7 +788,7 @@ impl Lab {
                 h.port.to_string(),
                 "lab".into(),
                 h.behavior.owner().into(),
-                h.behavior.expected().into(),
+                h.behavior.expected().to_string(),
                 String::new(),
             ]);
         }
@@ -793,7 +799,7 @@ impl Lab {
                 port.to_string(),
                 "lab".into(),
                 "dns".into(),
-                r.expected.into(),
+                r.expected.to_string(),
                 r.expect_ip.map(|i| i.to_string()).unwrap_or_default(),
             ]);
         }

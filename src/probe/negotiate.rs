@@ -6,7 +6,7 @@
 use super::host::{FIRST_REQUEST, HostCtx};
 use super::options::Depth;
 use crate::model::{NegAttempt, NegResult, RdpOutcome};
-use crate::rdp::x224::{Protocols, protocol_name};
+use crate::rdp::x224::Protocols;
 
 const SSL: u32 = Protocols::SSL.bits();
 const HYBRID: u32 = Protocols::HYBRID.bits();
@@ -27,13 +27,6 @@ pub struct Next {
     stop: bool,
 }
 
-/// Mark an accepted layer once.
-fn add_accepted(rdp: &mut RdpOutcome, name: &str) {
-    if !rdp.accepted.iter().any(|a| a == name) {
-        rdp.accepted.push(name.to_string());
-    }
-}
-
 /// The first request's answer: what it proves, and what the rest of the plan asks next.
 pub fn first(rdp: &mut RdpOutcome, first: NegResult) -> Next {
     let mut next = Next {
@@ -45,10 +38,10 @@ pub fn first(rdp: &mut RdpOutcome, first: NegResult) -> Next {
         NegResult::Selected { protocol, flags } => {
             rdp.flags |= flags;
             let p = *protocol;
-            add_accepted(rdp, protocol_name(p));
+            rdp.accept(Protocols::from_bits_retain(p));
             if p == HYBRID_EX {
                 // HYBRID_EX is CredSSP plus the early-auth PDU: HYBRID works too.
-                add_accepted(rdp, "HYBRID");
+                rdp.accept(Protocols::HYBRID);
                 next.req &= !(HYBRID_EX | HYBRID);
             } else if p == 0 {
                 // Standard RDP picked although TLS was offered: nothing requested is accepted.
@@ -69,7 +62,7 @@ pub fn first(rdp: &mut RdpOutcome, first: NegResult) -> Next {
         }
         NegResult::Legacy => {
             rdp.legacy = true;
-            add_accepted(rdp, "RDP");
+            rdp.accept(Protocols::RDP);
             next.stop = true;
         }
         _ => next.stop = true,
@@ -100,11 +93,11 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) {
         match r {
             NegResult::Selected { protocol, flags } => {
                 rdp.flags |= flags;
-                add_accepted(rdp, protocol_name(protocol));
+                rdp.accept(Protocols::from_bits_retain(protocol));
                 if protocol == 0 || protocol & req == 0 {
                     req = 0;
                 } else if protocol == HYBRID_EX {
-                    add_accepted(rdp, "HYBRID");
+                    rdp.accept(Protocols::HYBRID);
                     req &= !(HYBRID_EX | HYBRID);
                 } else {
                     req &= !protocol;
@@ -128,9 +121,9 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) {
         match r {
             NegResult::Selected { protocol: 0, flags } => {
                 rdp.flags |= flags;
-                add_accepted(rdp, "RDP");
+                rdp.accept(Protocols::RDP);
             }
-            NegResult::Legacy => add_accepted(rdp, "RDP"),
+            NegResult::Legacy => rdp.accept(Protocols::RDP),
             NegResult::Failure { code } => rdp.failures.push(code),
             _ => {}
         }
@@ -139,14 +132,14 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) {
 
 /// Standard RDP security is known to work (the deep MCS probe needs it).
 pub fn accepts_rdp(rdp: &RdpOutcome) -> bool {
-    rdp.accepted.iter().any(|a| a == "RDP")
+    rdp.accepts(Protocols::RDP)
 }
 
 /// A TLS-based layer is known to work (the deep single-version hellos need one).
 pub fn accepts_tls(rdp: &RdpOutcome) -> bool {
-    rdp.accepted
-        .iter()
-        .any(|a| a == "SSL" || a == "HYBRID" || a == "HYBRID_EX")
+    [Protocols::SSL, Protocols::HYBRID, Protocols::HYBRID_EX]
+        .into_iter()
+        .any(|l| rdp.accepts(l))
 }
 
 /// The matrix is complete: drop repeated failure codes, name the required layer.
@@ -156,16 +149,16 @@ pub fn finish(rdp: &mut RdpOutcome) {
 }
 
 /// The one layer the server insists on, when the matrix proves it.
-fn required_layer(rdp: &RdpOutcome) -> Option<String> {
+fn required_layer(rdp: &RdpOutcome) -> Option<Protocols> {
     if rdp.failures.contains(&5) {
-        return Some("HYBRID".into());
+        return Some(Protocols::HYBRID);
     }
     if rdp.failures.contains(&1) {
-        return Some("SSL".into());
+        return Some(Protocols::SSL);
     }
-    let enhanced = rdp.accepted.iter().any(|a| a != "RDP");
+    let enhanced = rdp.accepted.iter().any(|l| *l != Protocols::RDP);
     if !enhanced && (rdp.failures.contains(&2) || accepts_rdp(rdp)) && !rdp.legacy {
-        return Some("RDP".into());
+        return Some(Protocols::RDP);
     }
     None
 }
@@ -180,13 +173,13 @@ mod tests {
             failures: vec![5],
             ..Default::default()
         };
-        assert_eq!(required_layer(&r).as_deref(), Some("HYBRID"));
+        assert_eq!(required_layer(&r), Some(Protocols::HYBRID));
         r.failures = vec![1];
-        assert_eq!(required_layer(&r).as_deref(), Some("SSL"));
+        assert_eq!(required_layer(&r), Some(Protocols::SSL));
         r.failures = vec![];
-        r.accepted = vec!["RDP".into()];
-        assert_eq!(required_layer(&r).as_deref(), Some("RDP"));
-        r.accepted = vec!["SSL".into(), "RDP".into()];
+        r.accepted = vec![Protocols::RDP];
+        assert_eq!(required_layer(&r), Some(Protocols::RDP));
+        r.accepted = vec![Protocols::SSL, Protocols::RDP];
         assert_eq!(required_layer(&r), None);
     }
 
@@ -197,13 +190,13 @@ mod tests {
         let n = first(&mut r, sel(HYBRID_EX));
         assert_eq!(n.tls_layer, Some(HYBRID_EX));
         assert_eq!((n.req, n.stop), (SSL, false));
-        assert_eq!(r.accepted, ["HYBRID_EX", "HYBRID"]);
+        assert_eq!(r.accepted, [Protocols::HYBRID_EX, Protocols::HYBRID]);
         assert_eq!(r.attempts.len(), 1);
 
         let mut r = RdpOutcome::default();
         let n = first(&mut r, sel(0));
         assert_eq!((n.tls_layer, n.req, n.stop), (None, 0, true));
-        assert_eq!(r.accepted, ["RDP"]);
+        assert_eq!(r.accepted, [Protocols::RDP]);
 
         // F2 (SSL not allowed) leaves the CR 0 probe to run; F5 explains everything.
         let mut r = RdpOutcome::default();

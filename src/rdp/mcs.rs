@@ -480,26 +480,28 @@ pub fn parse_connect_initial(buf: &[u8]) -> Parse<Result<ConnectInitial, &'stati
     Parse::Done(Ok(ci))
 }
 
-pub fn encryption_method_name(m: u32) -> &'static str {
-    match m {
+/// SC_SECURITY encryptionMethod name; `None` for a value that is not one known method.
+pub fn encryption_method_name(m: u32) -> Option<&'static str> {
+    Some(match m {
         method::NONE => "NONE",
         method::BIT40 => "40BIT",
         method::BIT128 => "128BIT",
         method::BIT56 => "56BIT",
         method::FIPS => "FIPS",
-        _ => "UNKNOWN",
-    }
+        _ => return None,
+    })
 }
 
-pub fn encryption_level_name(l: u32) -> &'static str {
-    match l {
+/// SC_SECURITY encryptionLevel name; `None` for a level the spec does not define.
+pub fn encryption_level_name(l: u32) -> Option<&'static str> {
+    Some(match l {
         level::NONE => "NONE",
         level::LOW => "LOW",
         level::CLIENT_COMPATIBLE => "CLIENT_COMPATIBLE",
         level::HIGH => "HIGH",
         level::FIPS => "FIPS",
-        _ => "UNKNOWN",
-    }
+        _ => return None,
+    })
 }
 
 /// SC_CORE version to RDP release; `None` for values no release uses.
@@ -881,12 +883,12 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(encryption_method_name(0), "NONE");
-        assert_eq!(encryption_method_name(0x08), "56BIT");
-        assert_eq!(encryption_method_name(0x10), "FIPS");
-        assert_eq!(encryption_method_name(0x03), "UNKNOWN");
-        assert_eq!(encryption_level_name(2), "CLIENT_COMPATIBLE");
-        assert_eq!(encryption_level_name(5), "UNKNOWN");
+        assert_eq!(encryption_method_name(0), Some("NONE"));
+        assert_eq!(encryption_method_name(0x08), Some("56BIT"));
+        assert_eq!(encryption_method_name(0x10), Some("FIPS"));
+        assert_eq!(encryption_method_name(0x03), None);
+        assert_eq!(encryption_level_name(2), Some("CLIENT_COMPATIBLE"));
+        assert_eq!(encryption_level_name(5), None);
         assert_eq!(rdp_version_name(0x0008_0001), Some("4.0"));
         assert_eq!(rdp_version_name(0x0008_0004), Some("5.0-8.1"));
         assert_eq!(rdp_version_name(0x0008_0005), Some("10.0"));

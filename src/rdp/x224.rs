@@ -49,6 +49,32 @@ bitflags! {
     }
 }
 
+impl Protocols {
+    /// PROTOCOL_RDP: standard RDP security is the absence of every bit.
+    pub const RDP: Protocols = Protocols::empty();
+
+    /// The name of one layer (a selectedProtocol value): "RDP" for no bit, the flag's name for
+    /// a single known bit; `None` for several bits or unknown ones. The flag names above are
+    /// the one table of protocol names.
+    pub fn layer_name(self) -> Option<&'static str> {
+        if self.is_empty() {
+            return Some("RDP");
+        }
+        <Protocols as bitflags::Flags>::FLAGS
+            .iter()
+            .find(|f| f.value().bits() == self.bits())
+            .map(|f| f.name())
+    }
+
+    /// The inverse of [`Protocols::layer_name`].
+    pub fn from_layer_name(name: &str) -> Option<Protocols> {
+        if name == "RDP" {
+            return Some(Protocols::RDP);
+        }
+        Protocols::from_name(name)
+    }
+}
+
 /// Names of the known bits of a protocol mask; 0 is "RDP" (standard RDP security has no bit).
 /// Unknown bits are left for the caller to list as numbers.
 pub fn protocol_names(p: u32) -> Vec<&'static str> {
@@ -56,22 +82,16 @@ pub fn protocol_names(p: u32) -> Vec<&'static str> {
         return vec!["RDP"];
     }
     Protocols::from_bits_truncate(p)
-        .iter()
-        .map(|b| protocol_name(b.bits()))
+        .iter_names()
+        .map(|(name, _)| name)
         .collect()
 }
 
-/// Name of a single selectedProtocol value.
+/// Name of a single selectedProtocol value ("UNKNOWN" when it is not one known layer).
 pub fn protocol_name(single: u32) -> &'static str {
-    match single {
-        0 => "RDP",
-        0x01 => "SSL",
-        0x02 => "HYBRID",
-        0x04 => "RDSTLS",
-        0x08 => "HYBRID_EX",
-        0x10 => "RDSAAD",
-        _ => "UNKNOWN",
-    }
+    Protocols::from_bits_retain(single)
+        .layer_name()
+        .unwrap_or("UNKNOWN")
 }
 
 bitflags! {
@@ -929,6 +949,16 @@ mod tests {
         assert_eq!(protocol_names(0x14), vec!["RDSTLS", "RDSAAD"]);
         assert_eq!(protocol_name(8), "HYBRID_EX");
         assert_eq!(protocol_name(3), "UNKNOWN");
+        assert_eq!(protocol_name(0x40), "UNKNOWN");
+        assert_eq!(protocol_name(0), "RDP");
+        assert_eq!(protocol_name(0x10), "RDSAAD");
+        for p in [0u32, 1, 2, 4, 8, 0x10] {
+            let layer = Protocols::from_bits_retain(p);
+            let name = layer.layer_name().unwrap();
+            assert_eq!(Protocols::from_layer_name(name), Some(layer), "{name}");
+        }
+        assert_eq!(Protocols::from_bits_retain(3).layer_name(), None);
+        assert_eq!(Protocols::from_layer_name("UNKNOWN"), None);
         assert_eq!(
             neg_flag_names(0x1F),
             vec![

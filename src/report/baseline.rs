@@ -25,9 +25,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::model::{HostReport, Severity};
+pub use crate::model::Change;
+use crate::model::{FindingCode, HostReport, Severity};
 
 /// (host, port, address-or-empty); the host lower-cased without a trailing dot.
 pub type Key = (String, u16, String);
@@ -51,63 +52,11 @@ pub fn is_failing(s: Severity) -> bool {
     s >= Severity::Warn
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Change {
-    New,
-    Fixed,
-    Changed,
-    Unchanged,
-    Gone,
-}
-
-impl Change {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::New => "new",
-            Change::Fixed => "fixed",
-            Change::Changed => "changed",
-            Change::Unchanged => "unchanged",
-            Change::Gone => "gone",
-        }
-    }
-
-    /// The inverse of `as_str` (rows read back from JSON Lines carry the string).
-    pub fn parse(s: &str) -> Option<Change> {
-        [
-            Change::New,
-            Change::Fixed,
-            Change::Changed,
-            Change::Unchanged,
-            Change::Gone,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-    }
-
-    /// Display order: what needs attention first.
-    pub fn rank(self) -> u8 {
-        match self {
-            Change::New => 0,
-            Change::Changed => 1,
-            Change::Fixed => 2,
-            Change::Gone => 3,
-            Change::Unchanged => 4,
-        }
-    }
-}
-
-impl std::fmt::Display for Change {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 struct Entry {
     key: Key,
     report: HostReport,
     failing: bool,
-    codes: Vec<String>,
+    codes: Vec<FindingCode>,
     /// Only meaningful when `failing`.
     first_seen: String,
 }
@@ -129,9 +78,9 @@ struct Line {
     first_seen_failing: Option<String>,
 }
 
-fn code_set(r: &HostReport) -> Vec<String> {
-    let mut v: Vec<String> = r.findings.iter().map(|f| f.code.clone()).collect();
-    v.sort();
+fn code_set(r: &HostReport) -> Vec<FindingCode> {
+    let mut v: Vec<FindingCode> = r.findings.iter().map(|f| f.code).collect();
+    v.sort_by_key(|c| c.rank());
     v.dedup();
     v
 }
@@ -280,9 +229,9 @@ mod tests {
     use super::*;
     use crate::model::*;
 
-    fn finding(code: &str, sev: Severity) -> Finding {
+    fn finding(code: FindingCode, sev: Severity) -> Finding {
         Finding {
-            code: code.into(),
+            code,
             severity: sev,
             phase: Phase::Host,
             detail: String::new(),
@@ -290,8 +239,13 @@ mod tests {
         }
     }
 
-    fn rep(host: &str, addr: Option<&str>, at: &str, findings: &[(&str, Severity)]) -> HostReport {
-        let findings: Vec<Finding> = findings.iter().map(|(c, s)| finding(c, *s)).collect();
+    fn rep(
+        host: &str,
+        addr: Option<&str>,
+        at: &str,
+        findings: &[(FindingCode, Severity)],
+    ) -> HostReport {
+        let findings: Vec<Finding> = findings.iter().map(|(c, s)| finding(*c, *s)).collect();
         HostReport {
             record: ProbeRecord {
                 address: addr.map(|a| a.parse().unwrap()),
@@ -307,7 +261,7 @@ mod tests {
                     at.into(),
                 )
             },
-            verdict: findings[0].code.clone(),
+            verdict: findings[0].code,
             severity: findings.iter().map(|f| f.severity).max().unwrap(),
             findings,
             change: None,
@@ -315,10 +269,10 @@ mod tests {
         }
     }
 
-    const OK: (&str, Severity) = ("ok", Severity::Ok);
-    const EXPIRED: (&str, Severity) = ("cert-expired", Severity::Warn);
-    const FILTERED: (&str, Severity) = ("port-filtered", Severity::Fail);
-    const SELF_SIGNED: (&str, Severity) = ("cert-self-signed", Severity::Info);
+    const OK: (FindingCode, Severity) = (FindingCode::Ok, Severity::Ok);
+    const EXPIRED: (FindingCode, Severity) = (FindingCode::CertExpired, Severity::Warn);
+    const FILTERED: (FindingCode, Severity) = (FindingCode::PortFiltered, Severity::Fail);
+    const SELF_SIGNED: (FindingCode, Severity) = (FindingCode::CertSelfSigned, Severity::Info);
     const T0: &str = "2026-01-01T02:00:00Z";
     const T1: &str = "2026-01-02T02:00:00Z";
 
@@ -414,7 +368,7 @@ mod tests {
             rep("h", Some("2001:db8::1"), T0, &[OK]),
         ]);
         // Today the name does not resolve: one address-less row, newly failing.
-        let today = rep("h", None, T1, &[("dns-nxdomain", Severity::Fail)]);
+        let today = rep("h", None, T1, &[(FindingCode::DnsNxdomain, Severity::Fail)]);
         assert_eq!(b.classify(&today), (Change::New, Some(T1.into())));
         let seen: HashSet<Key> = [key(&today)].into_iter().collect();
         assert!(b.gone(&seen).is_empty(), "not gone: it stopped resolving");
@@ -424,7 +378,7 @@ mod tests {
             "h",
             None,
             T0,
-            &[("dns-servfail", Severity::Fail)],
+            &[(FindingCode::DnsServfail, Severity::Fail)],
         )]);
         let today = rep("h", Some("192.0.2.1"), T1, &[OK]);
         assert_eq!(b.classify(&today), (Change::Fixed, None));

@@ -8,7 +8,9 @@ use std::io;
 
 use super::{Dest, Sink, Summary, spreadsheet_safe};
 use crate::config::Output;
-use crate::model::HostReport;
+use crate::model::{HostReport, layer_label};
+use crate::rdp::mcs::{encryption_level_name, encryption_method_name, rdp_version_name};
+use crate::rdp::x224::{FailureCode, NegRspFlags, neg_flag_names};
 
 pub const COLUMNS: &[&str] = &[
     "host",
@@ -112,7 +114,7 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
     v.push((t.port.to_string(), false));
     v.push((opt(&rec.address), true));
     v.push((t.site.clone().unwrap_or_default(), true));
-    v.push((r.verdict.clone(), true));
+    v.push((r.verdict.to_string(), true));
     v.push((r.severity.as_str().into(), true));
     v.push((
         r.findings
@@ -149,9 +151,15 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
     v.push((rec.scanned_at.clone(), true));
     // RDP
     let rdp = rec.rdp.as_ref();
-    v.push((rdp.map(|x| x.accepted.join("|")).unwrap_or_default(), true));
     v.push((
-        rdp.and_then(|x| x.required.clone()).unwrap_or_default(),
+        rdp.map(|x| x.accepted_names().join("|"))
+            .unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        rdp.and_then(|x| x.required)
+            .map(|l| layer_label(l).to_string())
+            .unwrap_or_default(),
         true,
     ));
     v.push((
@@ -261,7 +269,10 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
             .unwrap_or_default(),
         false,
     ));
-    v.push((r.change.clone().unwrap_or_default(), true));
+    v.push((
+        r.change.map(|c| c.as_str().to_string()).unwrap_or_default(),
+        true,
+    ));
     v.push((r.first_seen_failing.clone().unwrap_or_default(), true));
     v.push((t.owner.clone().unwrap_or_default(), true));
     for name in extras {
@@ -276,74 +287,46 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
     v
 }
 
+/// `3:SSL_CERT_NOT_ON_SERVER`; a code the spec does not define stays a bare number.
 pub fn failure_label(code: u32) -> String {
-    let name = match code {
-        1 => "SSL_REQUIRED_BY_SERVER",
-        2 => "SSL_NOT_ALLOWED_BY_SERVER",
-        3 => "SSL_CERT_NOT_ON_SERVER",
-        4 => "INCONSISTENT_FLAGS",
-        5 => "HYBRID_REQUIRED_BY_SERVER",
-        6 => "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER",
-        _ => return code.to_string(),
-    };
-    format!("{code}:{name}")
+    match FailureCode(code).name() {
+        Some(name) => format!("{code}:{name}"),
+        None => code.to_string(),
+    }
 }
 
+/// The RDP_NEG_RSP flags by name, then any bit the codec does not know in hex.
 pub fn neg_flags_label(flags: u8) -> String {
-    let names = [
-        (0x01, "EXTENDED_CLIENT_DATA"),
-        (0x02, "GFX"),
-        (0x08, "RESTRICTED_ADMIN"),
-        (0x10, "REDIRECTED_AUTH"),
-    ];
-    let mut v: Vec<String> = names
-        .iter()
-        .filter(|(b, _)| flags & b != 0)
-        .map(|(_, n)| n.to_string())
+    let mut v: Vec<String> = neg_flag_names(flags)
+        .into_iter()
+        .map(str::to_string)
         .collect();
-    let unknown = flags & !0x1F;
+    let unknown = flags & !NegRspFlags::all().bits();
     if unknown != 0 {
         v.push(format!("0x{unknown:02X}"));
     }
     v.join("|")
 }
 
+/// `RDP 10.7` from the SC_CORE version; a value no release uses in hex.
 pub fn rdp_version_label(v: u32) -> String {
-    let name = match v {
-        0x0008_0001 => "RDP 4.0",
-        0x0008_0004 => "RDP 5.0-8.1",
-        0x0008_0005 => "RDP 10.0",
-        0x0008_0006 => "RDP 10.1",
-        0x0008_0007 => "RDP 10.2",
-        0x0008_0008 => "RDP 10.3",
-        0x0008_0009 => "RDP 10.4",
-        0x0008_000A => "RDP 10.5",
-        0x0008_000B => "RDP 10.6",
-        0x0008_000C => "RDP 10.7",
-        x if x > 0x0008_000C && x < 0x0009_0000 => "RDP 10.x+",
-        _ => return format!("0x{v:08X}"),
-    };
-    name.to_string()
+    match rdp_version_name(v) {
+        Some(name) => format!("RDP {name}"),
+        None => format!("0x{v:08X}"),
+    }
 }
 
+/// `HIGH:128BIT` (level, then the methods offered); unknown values as numbers.
 pub fn encryption_label(level: Option<u32>, methods: &[u32]) -> String {
-    let lvl = level.map(|l| match l {
-        0 => "NONE".to_string(),
-        1 => "LOW".into(),
-        2 => "CLIENT_COMPATIBLE".into(),
-        3 => "HIGH".into(),
-        4 => "FIPS".into(),
-        x => x.to_string(),
+    let lvl = level.map(|l| match encryption_level_name(l) {
+        Some(name) => name.to_string(),
+        None => l.to_string(),
     });
     let m: Vec<String> = methods
         .iter()
-        .map(|m| match m {
-            0 => "NONE".to_string(),
-            1 => "40BIT".into(),
-            2 => "128BIT".into(),
-            8 => "56BIT".into(),
-            0x10 => "FIPS".into(),
-            x => format!("0x{x:X}"),
+        .map(|m| match encryption_method_name(*m) {
+            Some(name) => name.to_string(),
+            None => format!("0x{m:X}"),
         })
         .collect();
     match lvl {

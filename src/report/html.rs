@@ -36,8 +36,10 @@ use crate::clock::Timestamp;
 use crate::config::Output;
 use crate::diagnose::{self, days_left};
 use crate::model::{
-    CredSspStatus, DnsStatus, Finding, HostReport, NegResult, Phase, Severity, TcpStatus, TlsStatus,
+    CredSspStatus, DnsStatus, Finding, FindingCode, HostReport, NegResult, Phase, Severity,
+    TcpStatus, TlsStatus, layer_label,
 };
+use crate::rdp::x224::{Protocols, protocol_names};
 
 /// Longest value shown for one field: a hostile server cannot bloat the report without bound.
 const MAX_VALUE: usize = 2_000;
@@ -81,7 +83,7 @@ impl Sink for HtmlSink {
                 Some(b.classify(r))
             }
             // Rows already diffed by the writer (scan --baseline, report --from) carry their change.
-            None => r.change.as_deref().and_then(Change::parse).map(|c| {
+            None => r.change.map(|c| {
                 self.acc.with_changes = true;
                 (c, r.first_seen_failing.clone())
             }),
@@ -309,26 +311,18 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 fn proto_name(p: u32) -> String {
-    match p {
-        0 => "RDP".into(),
-        1 => "SSL".into(),
-        2 => "HYBRID".into(),
-        4 => "RDSTLS".into(),
-        8 => "HYBRID_EX".into(),
-        x => format!("0x{x:X}"),
+    match Protocols::from_bits_retain(p).layer_name() {
+        Some(name) => name.into(),
+        None => format!("0x{p:X}"),
     }
 }
 
 fn requested_label(mask: u32) -> String {
-    if mask == 0 {
-        return "RDP".into();
-    }
-    let mut v: Vec<String> = [1u32, 2, 4, 8]
-        .iter()
-        .filter(|b| mask & **b != 0)
-        .map(|b| proto_name(*b))
+    let mut v: Vec<String> = protocol_names(mask)
+        .into_iter()
+        .map(str::to_string)
         .collect();
-    let unknown = mask & !0x0F;
+    let unknown = mask & !Protocols::all().bits();
     if unknown != 0 {
         v.push(format!("0x{unknown:X}"));
     }
@@ -392,7 +386,7 @@ fn reached(findings: &[Finding], phase: Phase, text: String) -> Cell {
 /// A phase that was not reached but still has findings (e.g. decided from the negotiation).
 fn unreached(findings: &[Finding], phase: Phase) -> Cell {
     match worst(findings, phase) {
-        Some(f) => (Some(f.severity), f.code.clone(), f.detail.clone()),
+        Some(f) => (Some(f.severity), f.code.to_string(), f.detail.clone()),
         None => (None, String::new(), String::new()),
     }
 }
@@ -402,7 +396,7 @@ fn titled(mut c: Cell, title: String) -> Cell {
     c
 }
 
-fn has(findings: &[Finding], code: &str) -> bool {
+fn has(findings: &[Finding], code: FindingCode) -> bool {
     findings.iter().any(|f| f.code == code)
 }
 
@@ -419,7 +413,7 @@ fn cells(r: &HostReport, now: i64) -> [Cell; 6] {
                 None => "IP literal".into(),
             },
             DnsStatus::Pinned => "pinned".into(),
-            DnsStatus::Resolved if has(f, "dns-mismatch") => "≠ inventory IP".into(),
+            DnsStatus::Resolved if has(f, FindingCode::DnsMismatch) => "≠ inventory IP".into(),
             DnsStatus::Resolved if d.addresses.len() > 1 => {
                 format!("resolved ×{}", d.addresses.len())
             }
@@ -469,7 +463,7 @@ fn cells(r: &HostReport, now: i64) -> [Cell; 6] {
             let layers = if x.legacy {
                 "legacy (no negotiation)".to_string()
             } else if !x.accepted.is_empty() {
-                x.accepted.join("|")
+                x.accepted_names().join("|")
             } else {
                 match x.attempts.first().map(|a| &a.result) {
                     Some(NegResult::Failure { code }) => match code {
@@ -489,13 +483,17 @@ fn cells(r: &HostReport, now: i64) -> [Cell; 6] {
                 }
             };
             // What the server insists on says more than the list; the tooltip has both.
-            let required = match x.required.as_deref() {
-                Some("HYBRID" | "HYBRID_EX") => Some("NLA required".to_string()),
-                Some("SSL") => Some("TLS required".to_string()),
-                Some("RDP") => Some("RDP security only".to_string()),
-                Some(other) => Some(format!("{} required", clip(other, 20))),
-                None => None,
-            };
+            let required = x.required.map(|l| {
+                if l == Protocols::HYBRID || l == Protocols::HYBRID_EX {
+                    "NLA required".to_string()
+                } else if l == Protocols::SSL {
+                    "TLS required".to_string()
+                } else if l == Protocols::RDP {
+                    "RDP security only".to_string()
+                } else {
+                    format!("{} required", layer_label(l))
+                }
+            });
             let title = match &required {
                 Some(r) => format!("{r} · accepted: {layers}"),
                 None => format!("accepted: {layers}"),
@@ -509,10 +507,10 @@ fn cells(r: &HostReport, now: i64) -> [Cell; 6] {
         Some(t) => {
             let v = t.version.clone().unwrap_or_default();
             let text = match t.status {
-                TlsStatus::Ok | TlsStatus::LegacyHello if has(f, "tls-legacy-only") => {
+                TlsStatus::Ok | TlsStatus::LegacyHello if has(f, FindingCode::TlsLegacyOnly) => {
                     format!("{} only", tls_pretty(&v))
                 }
-                TlsStatus::Ok | TlsStatus::LegacyHello if has(f, "tls-legacy-suites") => {
+                TlsStatus::Ok | TlsStatus::LegacyHello if has(f, FindingCode::TlsLegacySuites) => {
                     format!("{v} · legacy suites")
                 }
                 TlsStatus::Ok | TlsStatus::LegacyHello if v.is_empty() => "ok".into(),
@@ -538,14 +536,16 @@ fn cells(r: &HostReport, now: i64) -> [Cell; 6] {
         }
         Some(c) => {
             let d = days_left(c, now);
-            let text = match worst(f, Phase::Cert).map(|x| x.code.as_str()) {
-                Some("cert-expired") => format!("expired {} d ago", d.saturating_neg().max(0)),
-                Some("cert-not-yet-valid") => "not yet valid".into(),
-                Some("cert-expiring") => format!("expires in {d} d"),
-                Some("cert-name-mismatch") => format!("name mismatch · {d} d"),
-                Some("cert-weak") => format!("weak {} · {d} d", clip(&c.key, 16)),
-                Some("cert-untrusted") => format!("untrusted · {d} d"),
-                Some("cert-self-signed") => format!("self-signed · {d} d"),
+            let text = match worst(f, Phase::Cert).map(|x| x.code) {
+                Some(FindingCode::CertExpired) => {
+                    format!("expired {} d ago", d.saturating_neg().max(0))
+                }
+                Some(FindingCode::CertNotYetValid) => "not yet valid".into(),
+                Some(FindingCode::CertExpiring) => format!("expires in {d} d"),
+                Some(FindingCode::CertNameMismatch) => format!("name mismatch · {d} d"),
+                Some(FindingCode::CertWeak) => format!("weak {} · {d} d", clip(&c.key, 16)),
+                Some(FindingCode::CertUntrusted) => format!("untrusted · {d} d"),
+                Some(FindingCode::CertSelfSigned) => format!("self-signed · {d} d"),
                 _ if d < 0 => format!("expired {} d ago", d.saturating_neg()),
                 _ => format!("valid · {d} d"),
             };
@@ -655,8 +655,12 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
             })
             .collect();
         d.put(RD, "Attempts", attempts.join("\n"));
-        d.put(RD, "Accepted layers", x.accepted.join(", "));
-        d.put(RD, "Required layer", x.required.clone().unwrap_or_default());
+        d.put(RD, "Accepted layers", x.accepted_names().join(", "));
+        d.put(
+            RD,
+            "Required layer",
+            x.required.map(layer_label).unwrap_or_default(),
+        );
         let in_attempts = |c: &u32| {
             x.attempts
                 .iter()
@@ -823,7 +827,6 @@ fn addr_key(a: Option<IpAddr>) -> String {
 
 struct Cause {
     severity: Severity,
-    remedy: String,
     hosts: HashSet<(String, u16)>,
 }
 
@@ -856,8 +859,8 @@ struct Collector {
     hosts: HashSet<(String, u16)>,
     scanned_rows: u64,
     sev_rows: [u64; 4],
-    verdicts: HashMap<String, (u64, Severity)>,
-    causes: HashMap<String, Cause>,
+    verdicts: HashMap<FindingCode, (u64, Severity)>,
+    causes: HashMap<FindingCode, Cause>,
     certs: Vec<CertLine>,
     changes: HashMap<Change, u64>,
     new_list: Vec<ChangeLine>,
@@ -911,16 +914,12 @@ impl Collector {
             if let Some(n) = self.sev_rows.get_mut(sev_idx(r.severity) as usize) {
                 *n += 1;
             }
-            let v = self
-                .verdicts
-                .entry(r.verdict.clone())
-                .or_insert((0, r.severity));
+            let v = self.verdicts.entry(r.verdict).or_insert((0, r.severity));
             v.0 += 1;
             v.1 = v.1.max(r.severity);
             for f in r.findings.iter().filter(|f| f.severity >= Severity::Warn) {
-                let c = self.causes.entry(f.code.clone()).or_insert_with(|| Cause {
+                let c = self.causes.entry(f.code).or_insert_with(|| Cause {
                     severity: f.severity,
-                    remedy: f.remedy.clone(),
                     hosts: HashSet::new(),
                 });
                 c.hosts.insert(host_key.clone());
@@ -944,7 +943,7 @@ impl Collector {
                 host: clip(&t.host, 120),
                 port: t.port,
                 address: address.clone(),
-                verdict: clip(&r.verdict, 60),
+                verdict: r.verdict.to_string(),
                 severity: r.severity,
                 since: since.clone().unwrap_or_default(),
             };
@@ -968,13 +967,12 @@ impl Collector {
                 }
             })
             .collect();
-        let code_remedy = |code: &str| diagnose::code_info(code).map(|c| c.remedy);
         let findings: Vec<serde_json::Value> = r
             .findings
             .iter()
             .map(|f| {
                 // The remedy travels once per code (in `codes`) unless this row's differs.
-                let remedy = if code_remedy(&f.code) == Some(f.remedy.as_str()) {
+                let remedy = if f.code.remedy() == f.remedy {
                     String::new()
                 } else {
                     clip(&f.remedy, MAX_VALUE)
@@ -985,7 +983,7 @@ impl Collector {
                     self.strings.val(&remedy, MAX_VALUE)
                 };
                 serde_json::json!([
-                    clip(&f.code, 80),
+                    f.code.as_str(),
                     sev_idx(f.severity),
                     phase_str(f.phase),
                     self.strings.val(&f.detail, MAX_VALUE),
@@ -1009,7 +1007,7 @@ impl Collector {
             "p": t.port,
             "a": address,
             "ak": addr_key(rec.address),
-            "v": clip(&r.verdict, 80),
+            "v": r.verdict.as_str(),
             "s": sev_idx(r.severity),
             "c": cell_json,
             "f": findings,
@@ -1112,8 +1110,9 @@ impl Collector {
             esc(env!("CARGO_PKG_VERSION"))
         )?;
         // The data island: every value is JSON with <, >, & escaped (see script_safe_json).
-        let codes: serde_json::Map<String, serde_json::Value> = diagnose::ALL
+        let codes: serde_json::Map<String, serde_json::Value> = FindingCode::ALL
             .iter()
+            .map(|c| c.info())
             .map(|c| {
                 (
                     c.code.to_string(),
@@ -1295,24 +1294,24 @@ impl Collector {
     }
 
     fn write_causes<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        let mut causes: Vec<(&String, &Cause)> = self.causes.iter().collect();
+        let mut causes: Vec<(&FindingCode, &Cause)> = self.causes.iter().collect();
         causes.sort_by(|a, b| {
             b.1.severity
                 .cmp(&a.1.severity)
                 .then(b.1.hosts.len().cmp(&a.1.hosts.len()))
-                .then(a.0.cmp(b.0))
+                .then(a.0.as_str().cmp(b.0.as_str()))
         });
         let total_hosts = self.hosts.len().max(1);
         w.write_all(
             b"<section class=\"panel causes\" aria-labelledby=\"h-causes\">\n\
               <h2 id=\"h-causes\">Why connections fail (0x904 / 0x7), by hosts hit</h2>\n",
         )?;
-        let fails: Vec<(&String, &Cause)> = causes
+        let fails: Vec<(&FindingCode, &Cause)> = causes
             .iter()
             .filter(|c| c.1.severity == Severity::Fail)
             .copied()
             .collect();
-        let warns: Vec<(&String, &Cause)> = causes
+        let warns: Vec<(&FindingCode, &Cause)> = causes
             .iter()
             .filter(|c| c.1.severity == Severity::Warn)
             .copied()
@@ -1346,7 +1345,7 @@ impl Collector {
     fn write_cause_table<W: Write>(
         &self,
         w: &mut W,
-        list: &[(&String, &Cause)],
+        list: &[(&FindingCode, &Cause)],
         total: usize,
     ) -> io::Result<()> {
         w.write_all(
@@ -1354,9 +1353,7 @@ impl Collector {
               <th scope=\"col\">What it means and the fix</th></tr></thead><tbody>\n",
         )?;
         for (code, c) in list {
-            let info = diagnose::code_info(code);
-            let summary = info.map(|i| i.summary).unwrap_or("");
-            let remedy = info.map(|i| i.remedy).unwrap_or(c.remedy.as_str());
+            let (summary, remedy) = (code.summary(), code.remedy());
             let hits = c.hosts.len();
             // Bar width in 5 % steps via classes: the CSP allows no inline style attributes.
             let step = (hits * 20).div_ceil(total).min(20);
@@ -1367,11 +1364,11 @@ impl Collector {
                  <td class=\"hits\"><span class=\"cnt\">{n}</span><span class=\"bar\" aria-hidden=\"true\"><span class=\"w{step}\"></span></span></td>\
                  <td><span class=\"what\">{summary}</span><br><span class=\"fix\"><span class=\"fixlbl\">Fix:</span> {remedy}</span></td></tr>",
                 sev = c.severity.as_str(),
-                pill = sev_pill(c.severity, code),
+                pill = sev_pill(c.severity, code.as_str()),
                 n = fmt_n(hits as u64),
                 summary = esc(summary),
                 remedy = esc(remedy),
-                code_attr = esc(code),
+                code_attr = esc(code.as_str()),
             )?;
         }
         w.write_all(b"</tbody></table>\n")
@@ -1466,21 +1463,23 @@ impl Collector {
     }
 
     fn write_verdicts<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        let mut v: Vec<(&String, &(u64, Severity))> = self.verdicts.iter().collect();
-        v.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(b.1.0.cmp(&a.1.0)).then(a.0.cmp(b.0)));
+        let mut v: Vec<(&FindingCode, &(u64, Severity))> = self.verdicts.iter().collect();
+        v.sort_by(|a, b| {
+            (b.1.1.cmp(&a.1.1).then(b.1.0.cmp(&a.1.0))).then(a.0.as_str().cmp(b.0.as_str()))
+        });
         w.write_all(
             b"<section class=\"panel verdicts\" aria-labelledby=\"h-verdicts\">\n\
               <h2 id=\"h-verdicts\">Rows by verdict</h2>\n<ul class=\"vlist\">\n",
         )?;
         for (code, (n, sev)) in v {
-            let summary = diagnose::code_info(code).map(|i| i.summary).unwrap_or("");
+            let summary = code.summary();
             writeln!(
                 w,
                 "<li><button type=\"button\" class=\"plain\" data-verdict=\"{code_attr}\" title=\"{summary}\">{pill}\
                  <span class=\"vn\">{n}</span></button></li>",
-                code_attr = esc(code),
+                code_attr = esc(code.as_str()),
                 summary = esc(summary),
-                pill = sev_pill(*sev, code),
+                pill = sev_pill(*sev, code.as_str()),
                 n = fmt_n(*n),
             )?;
         }
@@ -2507,8 +2506,8 @@ mod tests {
                         result: NegResult::Failure { code: 5 },
                     },
                 ],
-                accepted: vec!["HYBRID".into(), "HYBRID_EX".into()],
-                required: Some("HYBRID".into()),
+                accepted: vec![Protocols::HYBRID, Protocols::HYBRID_EX],
+                required: Some(Protocols::HYBRID),
                 failures: vec![5],
                 flags: 0x1F,
                 ..Default::default()
@@ -2826,7 +2825,7 @@ mod tests {
         assert!(filtered_at < nx_at, "most hosts first");
         // Two hosts (dual.example counted once), with the remedy alongside.
         assert!(causes.contains("<span class=\"cnt\">2</span>"));
-        assert!(causes.contains(&esc(diagnose::PORT_FILTERED.remedy)));
+        assert!(causes.contains(&esc(FindingCode::PortFiltered.remedy())));
         // Warnings follow in their own list, after every failure.
         let warn_at = causes.find("cert-expired").unwrap();
         assert!(warn_at > nx_at);

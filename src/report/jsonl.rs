@@ -117,6 +117,7 @@ pub fn for_each_report(
 mod tests {
     use super::*;
     use crate::model::*;
+    use crate::rdp::x224::Protocols;
     use std::net::{IpAddr, Ipv4Addr};
 
     fn minimal() -> ProbeRecord {
@@ -168,8 +169,8 @@ mod tests {
                     },
                 },
             ],
-            accepted: vec!["HYBRID_EX".into(), "HYBRID".into()],
-            required: Some("HYBRID".into()),
+            accepted: vec![Protocols::HYBRID_EX, Protocols::HYBRID],
+            required: Some(Protocols::HYBRID),
             failures: vec![5],
             flags: 0x1F,
             legacy: false,
@@ -219,7 +220,7 @@ mod tests {
             let mut report = crate::diagnose::report(rec, 1_767_225_600, &Default::default());
             if i == 2 {
                 // Baseline fields, present only with --baseline.
-                report.change = Some("new".into());
+                report.change = Some(Change::New);
                 report.first_seen_failing = Some("2026-01-01T00:00:00Z".into());
             }
             let mut want = serde_json::to_vec(&report).unwrap();

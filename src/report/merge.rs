@@ -132,9 +132,9 @@ pub fn summary(reports: &[HostReport]) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DnsOutcome, DnsStatus, ProbeRecord, Severity, TargetInfo};
+    use crate::model::{DnsOutcome, DnsStatus, FindingCode, ProbeRecord, Severity, TargetInfo};
 
-    fn report(host: &str, addr: Option<&str>, at: &str, verdict: &str) -> HostReport {
+    fn report(host: &str, addr: Option<&str>, at: &str, verdict: FindingCode) -> HostReport {
         HostReport {
             record: ProbeRecord {
                 address: addr.map(|a| a.parse().unwrap()),
@@ -150,7 +150,7 @@ mod tests {
                     at.into(),
                 )
             },
-            verdict: verdict.into(),
+            verdict,
             severity: Severity::Fail,
             findings: vec![],
             change: None,
@@ -160,25 +160,35 @@ mod tests {
 
     #[test]
     fn latest_scan_wins_whatever_the_order() {
-        let old = report("a", Some("10.0.0.1"), "2026-01-01T00:00:00Z", "port-closed");
-        let new = report("a", Some("10.0.0.1"), "2026-01-02T00:00:00Z", "ok");
+        let old = report(
+            "a",
+            Some("10.0.0.1"),
+            "2026-01-01T00:00:00Z",
+            FindingCode::PortClosed,
+        );
+        let new = report(
+            "a",
+            Some("10.0.0.1"),
+            "2026-01-02T00:00:00Z",
+            FindingCode::Ok,
+        );
         let m1 = merge_reports(vec![old.clone(), new.clone()]);
         let m2 = merge_reports(vec![new.clone(), old.clone()]);
         assert_eq!(m1, m2);
         assert_eq!(m1.len(), 1);
-        assert_eq!(m1[0].verdict, "ok");
+        assert_eq!(m1[0].verdict, FindingCode::Ok);
         // A time that does not parse loses to any real one.
-        let junk = report("a", Some("10.0.0.1"), "yesterday", "tcp-error");
+        let junk = report("a", Some("10.0.0.1"), "yesterday", FindingCode::TcpError);
         assert_eq!(
             merge_reports(vec![junk, old.clone()])[0].verdict,
-            "port-closed"
+            FindingCode::PortClosed
         );
     }
 
     #[test]
     fn equal_times_break_ties_deterministically() {
-        let x = report("a", None, "2026-01-01T00:00:00Z", "dns-nxdomain");
-        let y = report("a", None, "2026-01-01T00:00:00Z", "dns-timeout");
+        let x = report("a", None, "2026-01-01T00:00:00Z", FindingCode::DnsNxdomain);
+        let y = report("a", None, "2026-01-01T00:00:00Z", FindingCode::DnsTimeout);
         let m1 = merge_reports(vec![x.clone(), y.clone()]);
         let m2 = merge_reports(vec![y, x]);
         assert_eq!(m1, m2);
@@ -188,9 +198,19 @@ mod tests {
     #[test]
     fn summary_spans_the_rows() {
         let rows = vec![
-            report("a", Some("10.0.0.1"), "2026-01-01T00:00:00Z", "ok"),
-            report("a", Some("10.0.0.2"), "2026-01-01T00:00:10Z", "ok"),
-            report("b", None, "2026-01-01T00:00:05Z", "dns-nxdomain"),
+            report(
+                "a",
+                Some("10.0.0.1"),
+                "2026-01-01T00:00:00Z",
+                FindingCode::Ok,
+            ),
+            report(
+                "a",
+                Some("10.0.0.2"),
+                "2026-01-01T00:00:10Z",
+                FindingCode::Ok,
+            ),
+            report("b", None, "2026-01-01T00:00:05Z", FindingCode::DnsNxdomain),
         ];
         let s = summary(&rows);
         assert_eq!(s.started_at, "2026-01-01T00:00:00Z");

@@ -25,7 +25,7 @@ use std::io::{self, Write};
 use super::{Dest, Sink, Summary};
 use crate::clock::unix_of;
 use crate::config::Output;
-use crate::model::{HostReport, Severity, TcpStatus};
+use crate::model::{FindingCode, HostReport, Severity, TcpStatus};
 
 /// What the metrics need from one row (the sink keeps only this).
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ struct Row {
     host: String,
     address: String,
     port: u16,
-    verdict: String,
+    verdict: FindingCode,
     severity: Severity,
     up: bool,
     /// (notAfter, scanned_at), unix seconds.
@@ -47,7 +47,7 @@ impl Row {
             host: rec.target.host.clone(),
             address: rec.address.map(|a| a.to_string()).unwrap_or_default(),
             port: rec.target.port,
-            verdict: r.verdict.clone(),
+            verdict: r.verdict,
             severity: r.severity,
             up: matches!(&rec.tcp, Some(t) if t.status == TcpStatus::Open),
             cert: rec
@@ -286,7 +286,7 @@ mod tests {
         host: &str,
         addr: Option<&str>,
         tcp: Option<TcpStatus>,
-        verdict: &str,
+        verdict: FindingCode,
         sev: Severity,
     ) -> HostReport {
         HostReport {
@@ -309,7 +309,7 @@ mod tests {
                     NOW.into(),
                 )
             },
-            verdict: verdict.into(),
+            verdict,
             severity: sev,
             findings: vec![],
             change: None,
@@ -332,7 +332,7 @@ mod tests {
                     "web01",
                     Some("192.0.2.1"),
                     Some(TcpStatus::Open),
-                    "ok",
+                    FindingCode::Ok,
                     Severity::Ok,
                 ),
                 200,
@@ -342,7 +342,7 @@ mod tests {
                     "web02",
                     Some("192.0.2.2"),
                     Some(TcpStatus::Open),
-                    "cert-expiring",
+                    FindingCode::CertExpiring,
                     Severity::Warn,
                 ),
                 5,
@@ -352,7 +352,7 @@ mod tests {
                     "web03",
                     Some("2001:db8::3"),
                     Some(TcpStatus::Open),
-                    "cert-expiring",
+                    FindingCode::CertExpiring,
                     Severity::Warn,
                 ),
                 20,
@@ -362,7 +362,7 @@ mod tests {
                     "web04",
                     Some("192.0.2.4"),
                     Some(TcpStatus::Open),
-                    "cert-expired",
+                    FindingCode::CertExpired,
                     Severity::Warn,
                 ),
                 -3,
@@ -371,16 +371,16 @@ mod tests {
                 "db01",
                 Some("192.0.2.5"),
                 Some(TcpStatus::Filtered),
-                "port-filtered",
+                FindingCode::PortFiltered,
                 Severity::Fail,
             ),
-            rep("gone", None, None, "dns-nxdomain", Severity::Fail),
+            rep("gone", None, None, FindingCode::DnsNxdomain, Severity::Fail),
             // Hostile inventory text in a label value.
             rep(
                 "we\"ird\\host\nx",
                 Some("192.0.2.7"),
                 Some(TcpStatus::Refused),
-                "port-closed",
+                FindingCode::PortClosed,
                 Severity::Fail,
             ),
         ]
