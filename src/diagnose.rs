@@ -12,7 +12,7 @@ use crate::model::{
     CertFacts, CredSspOutcome, CredSspStatus, DnsStatus, Finding, FindingCode as C, HostReport,
     NegResult, ProbeRecord, Severity, TcpStatus, TlsOutcome, TlsStatus,
 };
-use crate::rdp::x224::Protocols;
+use crate::rdp::x224::{FailureCode, Protocols};
 
 /// Thresholds the diagnosis depends on (from flags).
 #[derive(Debug, Clone, Copy)]
@@ -158,24 +158,20 @@ fn join_ips(v: &[IpAddr]) -> String {
 }
 
 fn failure_finding(code: u32, acc: &mut Acc) {
-    match code {
-        1 => acc.add(C::TlsRequired, "RDP_NEG_FAILURE 1 SSL_REQUIRED_BY_SERVER"),
-        2 => acc.add(
-            C::RdpSecurityOnly,
-            "RDP_NEG_FAILURE 2 SSL_NOT_ALLOWED_BY_SERVER",
-        ),
-        3 => acc.add(C::CertMissing, "RDP_NEG_FAILURE 3 SSL_CERT_NOT_ON_SERVER"),
-        5 => acc.add(
-            C::NlaRequired,
-            "RDP_NEG_FAILURE 5 HYBRID_REQUIRED_BY_SERVER",
-        ),
-        6 => acc.add(
-            C::ClientCertRequired,
-            "RDP_NEG_FAILURE 6 SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER",
-        ),
-        4 => acc.add(C::RdpNegFailure, "RDP_NEG_FAILURE 4 INCONSISTENT_FLAGS"),
-        other => acc.add(C::RdpNegFailure, format!("RDP_NEG_FAILURE code {other}")),
-    }
+    let failure = FailureCode(code);
+    let finding = match failure {
+        FailureCode::SSL_REQUIRED_BY_SERVER => C::TlsRequired,
+        FailureCode::SSL_NOT_ALLOWED_BY_SERVER => C::RdpSecurityOnly,
+        FailureCode::SSL_CERT_NOT_ON_SERVER => C::CertMissing,
+        FailureCode::HYBRID_REQUIRED_BY_SERVER => C::NlaRequired,
+        FailureCode::SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER => C::ClientCertRequired,
+        _ => C::RdpNegFailure,
+    };
+    let detail = match failure.name() {
+        Some(name) => format!("RDP_NEG_FAILURE {code} {name}"),
+        None => format!("RDP_NEG_FAILURE code {code}"),
+    };
+    acc.add(finding, detail);
 }
 
 fn rdp_findings(r: &ProbeRecord, acc: &mut Acc) {
@@ -543,6 +539,44 @@ mod tests {
         c.not_after_unix = now + 400 * 86_400;
         r.cert = Some(c);
         assert_eq!(codes(&r)[0], C::CertWeak);
+    }
+
+    #[test]
+    fn failure_codes_name_their_finding_and_spec_name() {
+        for (code, want, detail) in [
+            (
+                1,
+                C::TlsRequired,
+                "RDP_NEG_FAILURE 1 SSL_REQUIRED_BY_SERVER",
+            ),
+            (
+                2,
+                C::RdpSecurityOnly,
+                "RDP_NEG_FAILURE 2 SSL_NOT_ALLOWED_BY_SERVER",
+            ),
+            (
+                3,
+                C::CertMissing,
+                "RDP_NEG_FAILURE 3 SSL_CERT_NOT_ON_SERVER",
+            ),
+            (4, C::RdpNegFailure, "RDP_NEG_FAILURE 4 INCONSISTENT_FLAGS"),
+            (
+                5,
+                C::NlaRequired,
+                "RDP_NEG_FAILURE 5 HYBRID_REQUIRED_BY_SERVER",
+            ),
+            (
+                6,
+                C::ClientCertRequired,
+                "RDP_NEG_FAILURE 6 SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER",
+            ),
+            (9, C::RdpNegFailure, "RDP_NEG_FAILURE code 9"),
+        ] {
+            let mut acc = Acc(Vec::new());
+            failure_finding(code, &mut acc);
+            let f = acc.0.first().unwrap();
+            assert_eq!((f.code, f.detail.as_str()), (want, detail), "{code}");
+        }
     }
 
     /// The weak-certificate rule is `cert::is_weak_*`: DSA-1024 and MD4 are weak, a key whose

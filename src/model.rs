@@ -554,3 +554,64 @@ pub struct HostReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen_failing: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Layers travel as names in discovery order, exactly as when they were strings.
+    #[test]
+    fn layers_serialise_by_name_in_discovery_order() {
+        let mut rdp = RdpOutcome::default();
+        for layer in [
+            Protocols::HYBRID_EX,
+            Protocols::HYBRID,
+            Protocols::from_bits_retain(0x40),
+            Protocols::SSL,
+            Protocols::HYBRID,
+            Protocols::from_bits_retain(0x03),
+            Protocols::RDP,
+        ] {
+            rdp.accept(layer);
+        }
+        rdp.required = Some(Protocols::HYBRID);
+        let json = serde_json::to_string(&rdp).unwrap();
+        assert!(
+            json.contains(
+                r#""accepted":["HYBRID_EX","HYBRID","UNKNOWN","SSL","RDP"],"required":"HYBRID""#
+            ),
+            "{json}"
+        );
+        assert_eq!(
+            rdp.accepted_names().join("|"),
+            "HYBRID_EX|HYBRID|UNKNOWN|SSL|RDP"
+        );
+        let back: RdpOutcome = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, rdp);
+        assert!(back.accepts(Protocols::RDP) && !back.accepts(Protocols::RDSTLS));
+
+        let bad = json.replace(r#""SSL""#, r#""TLS""#);
+        let e = serde_json::from_str::<RdpOutcome>(&bad).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown security layer \"TLS\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn change_round_trips() {
+        for c in [
+            Change::New,
+            Change::Fixed,
+            Change::Changed,
+            Change::Unchanged,
+            Change::Gone,
+        ] {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+            assert_eq!(Change::parse(c.as_str()), Some(c));
+            assert_eq!(serde_json::from_str::<Change>(&json).unwrap(), c);
+        }
+        assert_eq!(Change::parse("New"), None);
+    }
+}
