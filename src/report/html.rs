@@ -1465,7 +1465,10 @@ impl Collector {
     fn write_verdicts<W: Write>(&self, w: &mut W) -> io::Result<()> {
         let mut v: Vec<(&FindingCode, &(u64, Severity))> = self.verdicts.iter().collect();
         v.sort_by(|a, b| {
-            (b.1.1.cmp(&a.1.1).then(b.1.0.cmp(&a.1.0))).then(a.0.as_str().cmp(b.0.as_str()))
+            b.1.1
+                .cmp(&a.1.1)
+                .then(b.1.0.cmp(&a.1.0))
+                .then(a.0.as_str().cmp(b.0.as_str()))
         });
         w.write_all(
             b"<section class=\"panel verdicts\" aria-labelledby=\"h-verdicts\">\n\
