@@ -21,7 +21,6 @@
 //!   f [[code, severity, phase, detail, remedy or "" = as in codes]],
 //!   d [[field index, value]], e cert days left or null, ch change, fs first seen failing,
 //!   g 1 = gone (baseline row)}`.
-
 //!
 //! Files: this one is the sink (and the escaping every part shares); `view.rs` turns a report
 //! into its row of the data island (cells, findings, details); `summary.rs` tallies what the

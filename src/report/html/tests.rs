@@ -1,7 +1,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::page::{JS, b64, csp_hash, fmt_n, human_duration, short_time, started_label};
+use super::page::{CSS, JS, b64, csp_hash, fmt_n, human_duration, short_time, started_label};
 use super::*;
 use crate::diagnose::{self, Policy, report};
 use crate::engine::RowWriter;
@@ -321,6 +321,16 @@ fn page_is_self_contained_with_real_table_markup() {
             && !JS.contains("insertAdjacentHTML")
     );
     assert!(!JS.contains("eval(") && !JS.contains("document.write"));
+}
+
+#[test]
+fn style_and_script_files_cannot_close_their_element() {
+    // They are inlined verbatim: a closing tag inside would end the element early.
+    assert!(!CSS.to_ascii_lowercase().contains("</style"));
+    assert!(!JS.to_ascii_lowercase().contains("</script"));
+    assert!(!JS.contains("<!--"));
+    // The files are the whole text (not an empty include).
+    assert!(CSS.contains("@media print") && JS.contains("'use strict'"));
 }
 
 #[test]

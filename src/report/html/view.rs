@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use super::super::csv::{encryption_label, failure_label, neg_flags_label, rdp_version_label};
 use super::{MAX_VALUE, clip, script_safe_json};
 use crate::clock::Timestamp;
 use crate::diagnose::{self, days_left};
@@ -13,6 +12,7 @@ use crate::model::{
     CredSspStatus, DnsStatus, Finding, HostReport, NegResult, Phase, Severity, TcpStatus, TlsStatus,
 };
 use crate::report::baseline::Change;
+use crate::report::csv::{encryption_label, failure_label, neg_flags_label, rdp_version_label};
 
 /// The data island's rows, serialised as they arrive, and the tables they index into.
 #[derive(Default)]
