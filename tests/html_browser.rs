@@ -15,11 +15,12 @@ use std::time::Duration;
 use chromium::{Browser, file_url};
 use rdpsweep::config::Output;
 use rdpsweep::diagnose::{Policy, report};
+use rdpsweep::engine::RowWriter;
 use rdpsweep::model::*;
 use rdpsweep::rdp::x224::Protocols;
+use rdpsweep::report::Summary;
 use rdpsweep::report::baseline::{self, Baseline, Change};
-use rdpsweep::report::html::{HtmlSink, render, render_with_changes};
-use rdpsweep::report::{Sink, Summary};
+use rdpsweep::report::html::{HtmlSink, render};
 use serde_json::Value;
 
 /// One browser at a time: they share 2 cores, and the timing figures must mean something.
@@ -672,17 +673,18 @@ fn hostile_text_stays_text() {
     if let Some(t) = tls_evil.tls.as_mut() {
         t.error = Some(TLS_ERR.into());
     }
-    let reports = vec![
+    let mut reports = vec![
         report(evil, NOW_UNIX, &Policy::default()),
         report(tls_evil, NOW_UNIX, &Policy::default()),
     ];
-    // Both as new failures, so the server-rendered "New failures" list carries them too.
-    let changes: Vec<(Change, Option<String>)> = reports
-        .iter()
-        .map(|_| (Change::New, Some(NOW.into())))
-        .collect();
+    // Both as new failures (as the writer marks them against a baseline), so the
+    // server-rendered "New failures" list carries them too.
+    for r in reports.iter_mut() {
+        r.change = Some(Change::New);
+        r.first_seen_failing = Some(NOW.into());
+    }
     let extras = vec!["rack".to_string()];
-    let html = render_with_changes(&reports, Some(&changes), &summary(2), &extras);
+    let html = render(&reports, &summary(2), &extras);
     // Static checks on the bytes: nothing hostile survives unescaped.
     // (Quotes may stay raw inside the JSON island: there they are not markup.)
     for bad in [
@@ -839,20 +841,19 @@ fn realistic_report_sorts_filters_and_remembers() {
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.html");
-    // Through the sink, with yesterday's scan as the baseline (gone rows come from finish).
+    // Through the writer and the sink, as a scan writes it: the writer diffs each row against
+    // yesterday's scan and adds the gone rows at finish.
     let today = fleet_today();
     let base = Arc::new(yesterday(&today));
     let extras = vec!["env".to_string()];
-    let mut sink: Box<dyn Sink> = Box::new(
-        HtmlSink::create(&Output::File(path.clone()), &extras)
-            .unwrap()
-            .with_baseline(base.clone()),
-    );
+    let sink = HtmlSink::create(&Output::File(path.clone()), &extras).unwrap();
+    let mut w = RowWriter::new(vec![Box::new(sink)], Some(base.clone()));
     for r in &today {
-        sink.write(r).unwrap();
+        w.write(r.clone());
     }
     assert!(!path.exists(), "published only at finish");
-    sink.finish(&summary(today.len())).unwrap();
+    let stats = w.finish(summary(today.len()));
+    assert_eq!(stats.error, None);
     let html = std::fs::read_to_string(&path).unwrap();
     let seen: HashSet<_> = today.iter().map(baseline::key).collect();
     let gone = base.gone(&seen);
