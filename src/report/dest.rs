@@ -200,10 +200,7 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
 fn probe_folder(dir: &Path) -> io::Result<()> {
     let mut last = io::Error::other("no probe name free");
     for n in 0..4 {
-        let probe = dir.join(format!(
-            ".rdpsweep-write-test-{}-{n}",
-            std::process::id()
-        ));
+        let probe = dir.join(format!(".rdpsweep-write-test-{}-{n}", std::process::id()));
         // create_new: never opens (or follows) something already there.
         match std::fs::OpenOptions::new()
             .write(true)
@@ -224,8 +221,7 @@ fn probe_folder(dir: &Path) -> io::Result<()> {
 /// The error with the output's name and, where it helps, what happened: the sink's error is
 /// all the user sees of an output that failed mid-scan.
 fn named(name: &str, e: io::Error) -> io::Error {
-    let hint = if e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == io::ErrorKind::StorageFull
-    {
+    let hint = if e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == io::ErrorKind::StorageFull {
         "; free some space or write the reports elsewhere"
     } else if e.raw_os_error() == Some(libc::EPIPE) {
         "; whatever was reading it stopped before the report was complete"

@@ -105,10 +105,7 @@ pub fn csv_cell(s: &str, text: bool) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Borrowed(s)
     };
-    if !s
-        .bytes()
-        .any(|c| SPLIT_AT.contains(&c) || c == b'"')
-    {
+    if !s.bytes().any(|c| SPLIT_AT.contains(&c) || c == b'"') {
         return s;
     }
     let mut q = String::with_capacity(s.len() + 2);

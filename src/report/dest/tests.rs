@@ -122,3 +122,18 @@ fn check_writable_messages() {
     // The probe left nothing behind.
     assert_eq!(std::fs::read_dir(d).unwrap().count(), 1);
 }
+
+#[test]
+fn dev_stdout_is_our_descriptor_never_a_file_to_replace() {
+    // Only looked at: the system's /dev/stdout is never written by a test.
+    let dev = Path::new("/dev/stdout");
+    if !std::fs::symlink_metadata(dev).is_ok_and(|m| m.is_symlink()) {
+        eprintln!("SKIPPED: /dev/stdout is not a symlink here");
+        return;
+    }
+    assert_eq!(plan(dev).unwrap(), Plan::OwnFd(1));
+    assert_eq!(
+        plan(Path::new("/proc/thread-self/fd/1")).unwrap(),
+        Plan::OwnFd(1)
+    );
+}
