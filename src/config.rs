@@ -207,40 +207,12 @@ impl ScanConfig {
     }
 }
 
-/// The output's folder must exist and be writable now, not after an hour of scanning.
+/// The output's folder must exist and be writable now, not after an hour of scanning; a FIFO
+/// or device is checked without being opened (see `report::dest`).
 pub fn check_writable(out: &Output) -> Result<(), String> {
-    let Output::File(path) = out else {
-        return Ok(());
-    };
-    if path.is_dir() {
-        return Err(format!("{} is a directory; name a file", path.display()));
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let meta = std::fs::metadata(&dir).map_err(|e| {
-        format!(
-            "cannot write {}: folder {}: {e}",
-            path.display(),
-            dir.display()
-        )
-    })?;
-    if !meta.is_dir() {
-        return Err(format!(
-            "cannot write {}: {} is not a folder",
-            path.display(),
-            dir.display()
-        ));
-    }
-    // Probe with a real file: permission bits alone lie for root and for read-only mounts.
-    let probe = dir.join(format!(".rdpsweep-write-test-{}", std::process::id()));
-    match std::fs::File::create(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+    match out {
+        Output::Stdout => Ok(()),
+        Output::File(path) => crate::report::dest::check_writable(path),
     }
 }
 

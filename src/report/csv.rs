@@ -3,10 +3,11 @@
 //! Column order (README "CSV columns" documents each): the foundation's, then RDP/TLS/cert,
 //! then NLA, then baseline, then the inventory's own columns (`owner` and pass-through extras).
 //! Server-controlled and inventory text goes through `spreadsheet_safe`; numeric cells stay numeric.
+//! `csv_cell` quotes a cell wherever `,`, `;` or tab could split it, whichever a spreadsheet uses.
 
 use std::io;
 
-use super::{Dest, Sink, Summary, spreadsheet_safe};
+use super::{Dest, Sink, Summary, csv_cell};
 use crate::config::Output;
 use crate::model::{HostReport, layer_label};
 use crate::rdp::mcs::{encryption_level_name, encryption_method_name, rdp_version_name};
@@ -344,7 +345,10 @@ pub struct CsvSink {
 impl CsvSink {
     pub fn create(out: &Output, extras: &[String]) -> io::Result<CsvSink> {
         let dest = Dest::open(out)?;
-        let mut w = ::csv::WriterBuilder::new().from_writer(dest);
+        // Cells arrive quoted by `csv_cell`, which also quotes `;` and tab.
+        let mut w = ::csv::WriterBuilder::new()
+            .quote_style(::csv::QuoteStyle::Never)
+            .from_writer(dest);
         let mut header: Vec<String> = COLUMNS.iter().map(|s| s.to_string()).collect();
         for e in extras {
             // An inventory column that collides with ours keeps its data under a distinct name.
@@ -354,7 +358,7 @@ impl CsvSink {
                 header.push(e.clone());
             }
         }
-        w.write_record(header.iter().map(|h| spreadsheet_safe(h).into_owned()))?;
+        w.write_record(header.iter().map(|h| csv_cell(h, true).into_owned()))?;
         Ok(CsvSink {
             w,
             extras: extras.to_vec(),
@@ -366,11 +370,7 @@ impl Sink for CsvSink {
     fn write(&mut self, r: &HostReport) -> io::Result<()> {
         // Field by field, borrowing: no second copy of every cell per row.
         for (s, text) in row(r, &self.extras) {
-            if text {
-                self.w.write_field(spreadsheet_safe(&s).as_bytes())?;
-            } else {
-                self.w.write_field(s)?;
-            }
+            self.w.write_field(csv_cell(&s, text).as_bytes())?;
         }
         self.w.write_record(None::<&[u8]>)?;
         Ok(())

@@ -1,20 +1,22 @@
 //! Output sinks. JSON Lines is the record of truth (the serde form of `HostReport`); CSV and
 //! HTML are views of it. Files are written under a temporary name and renamed when complete,
 //! so a cron consumer never reads half a file; an interrupted scan still renames what it has.
+//! FIFOs, devices and stdout are streamed in place instead (see [`dest`]).
 
 pub mod baseline;
 pub mod csv;
+pub mod dest;
 pub mod html;
 pub mod jsonl;
 pub mod merge;
 pub mod metrics;
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io;
 
 use crate::config::Output;
 use crate::model::HostReport;
+
+pub use dest::{AtomicFile, Dest};
 
 /// Scan-wide facts a sink may need when finishing (the HTML header, metrics).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -34,194 +36,88 @@ pub trait Sink: Send {
     fn finish(self: Box<Self>, summary: &Summary) -> io::Result<()>;
 }
 
-/// A file that appears under its final name only when `commit` is called.
-///
-/// Where the filesystem allows (Linux `O_TMPFILE`: ext4, xfs, btrfs, tmpfs), the data is written
-/// to an unnamed file that is given a name only at commit: a process killed mid-scan (a second
-/// Ctrl-C, SIGKILL, the OOM killer) leaves nothing behind. Elsewhere a dot-named temporary in
-/// the same folder is used and removed on drop.
-pub struct AtomicFile {
-    /// The named temporary, while one exists on disk (empty otherwise).
-    tmp: PathBuf,
-    /// The name used for the last step of an anonymous file's commit (link, then rename).
-    tmp_name: PathBuf,
-    anonymous: bool,
-    dest: PathBuf,
-    /// None once committed.
-    out: Option<BufWriter<File>>,
-}
+/// Where a spreadsheet (or a naive importer) may split a CSV line: the usual delimiters (`,`;
+/// `;` in many European locales; tab) and line breaks (importers that ignore quotes).
+const SPLIT_AT: &[u8] = b",;\t\r\n";
 
-/// An unnamed file in `dir` (O_TMPFILE), to be linked into place at commit.
-fn create_anonymous(dir: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_TMPFILE)
-        .mode(0o666)
-        .open(dir)
-}
-
-/// Give an O_TMPFILE file the name `to` (through /proc, which needs no privilege).
-fn link_anonymous(f: &File, to: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::io::AsRawFd;
-    let from = CString::new(format!("/proc/self/fd/{}", f.as_raw_fd()))
-        .map_err(|_| io::Error::other("bad fd path"))?;
-    let to = CString::new(to.as_os_str().as_bytes())
-        .map_err(|_| io::Error::other("output path contains a NUL byte"))?;
-    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
-    let r = unsafe {
-        libc::linkat(
-            libc::AT_FDCWD,
-            from.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            libc::AT_SYMLINK_FOLLOW,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-impl AtomicFile {
-    pub fn create(dest: &Path) -> io::Result<AtomicFile> {
-        let dir = match dest.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out".into());
-        // Same folder as the destination, so the rename is atomic (same filesystem).
-        let tmp_name = dir.join(format!(".{name}.rdpsweep-{}.tmp", std::process::id()));
-        let (f, tmp, anonymous) = match create_anonymous(&dir) {
-            Ok(f) => (f, PathBuf::new(), true),
-            Err(_) => (File::create(&tmp_name)?, tmp_name.clone(), false),
-        };
-        Ok(AtomicFile {
-            tmp,
-            tmp_name,
-            anonymous,
-            dest: dest.to_path_buf(),
-            out: Some(BufWriter::with_capacity(64 * 1024, f)),
-        })
-    }
-
-    pub fn commit(mut self) -> io::Result<()> {
-        let Some(out) = self.out.take() else {
-            return Ok(());
-        };
-        let f = out.into_inner().map_err(|e| self.named(e.into_error()))?;
-        f.sync_all().map_err(|e| self.named(e))?;
-        if self.anonymous {
-            // A leftover of an earlier run with the same pid would make the link fail.
-            let _ = std::fs::remove_file(&self.tmp_name);
-            link_anonymous(&f, &self.tmp_name).map_err(|e| self.named(e))?;
-            self.tmp = self.tmp_name.clone();
-        }
-        // On error, Drop removes the temporary: never a half file under either name.
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| self.named(e))?;
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-
-    fn writer(&mut self) -> io::Result<&mut BufWriter<File>> {
-        self.out
-            .as_mut()
-            .ok_or_else(|| io::Error::other("file already committed"))
-    }
-
-    /// The error with the destination's name and, for a full disk, what to do: the sink's
-    /// error is all the user sees of an output that failed mid-scan.
-    fn named(&self, e: io::Error) -> io::Error {
-        let hint =
-            if e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == io::ErrorKind::StorageFull {
-                "; free some space or write the reports elsewhere"
-            } else {
-                ""
-            };
-        io::Error::new(e.kind(), format!("{}: {e}{hint}", self.dest.display()))
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let r = self.writer()?.write(buf);
-        r.map_err(|e| self.named(e))
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        let r = self.writer()?.flush();
-        r.map_err(|e| self.named(e))
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        // Without a successful commit the temporary file must not linger.
-        if !self.tmp.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Either stdout or an atomic file.
-pub enum Dest {
-    Stdout(BufWriter<io::Stdout>),
-    File(AtomicFile),
-}
-
-impl Dest {
-    pub fn open(out: &Output) -> io::Result<Dest> {
-        Ok(match out {
-            Output::Stdout => Dest::Stdout(BufWriter::new(io::stdout())),
-            Output::File(p) => Dest::File(AtomicFile::create(p)?),
-        })
-    }
-
-    pub fn commit(self) -> io::Result<()> {
-        match self {
-            Dest::Stdout(mut s) => s.flush(),
-            Dest::File(f) => f.commit(),
-        }
-    }
-}
-
-impl Write for Dest {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Dest::Stdout(s) => s.write(buf),
-            Dest::File(f) => f.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Dest::Stdout(s) => s.flush(),
-            Dest::File(f) => f.flush(),
-        }
-    }
+/// Whether a cell (or a piece of one) would be read as a formula: it starts with `=`, `+`, `-`,
+/// `@`, tab or CR and is not a plain number (a negative days-left stays a number).
+fn formula_like(s: &str, piece_end: usize) -> bool {
+    matches!(
+        s.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    ) && !s
+        .get(..piece_end)
+        .and_then(|p| p.parse::<f64>().ok())
+        .is_some_and(f64::is_finite)
 }
 
 /// Spreadsheet formula-injection guard (OWASP "CSV injection"): a text cell starting with
 /// `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` so Excel/LibreOffice/Sheets show it as text.
 /// Cells that are plain numbers (e.g. a negative days-left) stay numbers.
+///
+/// The same holds for every piece of the cell a spreadsheet could split off at `,`, `;`, tab or
+/// a line break (`x;=1+1` -> `x;'=1+1`): [`csv_cell`] quotes such cells, and a spreadsheet keeps
+/// a quoted cell whole, but a tool that splits without honouring quotes must not find a live
+/// formula either. The `'` goes only where a piece would be a formula, so ordinary text with
+/// separators (`ok;nla-required`, `O=lab,CN=CA`) is unchanged.
 pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
-    let risky = matches!(
-        s.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    );
-    if risky && s.parse::<f64>().map(|v| v.is_finite()).unwrap_or(false) {
-        return std::borrow::Cow::Borrowed(s);
+    let b = s.as_bytes();
+    let mut out: Option<String> = None;
+    // The whole cell: the number test takes all of it (as the spreadsheet reads it, quoted).
+    if formula_like(s, s.len()) {
+        out = Some(String::from("'"));
     }
-    if risky {
-        std::borrow::Cow::Owned(format!("'{s}"))
+    let mut copied = 0; // bytes of `s` already in `out`
+    for (i, &c) in b.iter().enumerate() {
+        if !SPLIT_AT.contains(&c) {
+            continue;
+        }
+        // Separators are ASCII: i + 1 is a char boundary.
+        let rest = s.get(i + 1..).unwrap_or("");
+        let end = rest
+            .bytes()
+            .position(|c| SPLIT_AT.contains(&c))
+            .unwrap_or(rest.len());
+        if formula_like(rest, end) {
+            let o = out.get_or_insert_with(|| String::with_capacity(s.len() + 4));
+            o.push_str(s.get(copied..=i).unwrap_or(""));
+            o.push('\'');
+            copied = i + 1;
+        }
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(s),
+        Some(mut o) => {
+            o.push_str(s.get(copied..).unwrap_or(""));
+            std::borrow::Cow::Owned(o)
+        }
+    }
+}
+
+/// A CSV cell exactly as written: text cells guarded, then quoted (`"` doubled) whenever a
+/// spreadsheet could split or break it (`,`, `;`, tab, `"`, CR, LF), so that it stays one cell
+/// whichever of those delimiters the spreadsheet uses, and whichever the writer uses. The CSV
+/// writer itself never quotes (its own rule would leave `;` and tab bare).
+pub fn csv_cell(s: &str, text: bool) -> std::borrow::Cow<'_, str> {
+    let s = if text {
+        spreadsheet_safe(s)
     } else {
         std::borrow::Cow::Borrowed(s)
+    };
+    if !s.bytes().any(|c| SPLIT_AT.contains(&c) || c == b'"') {
+        return s;
     }
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for ch in s.chars() {
+        if ch == '"' {
+            q.push('"');
+        }
+        q.push(ch);
+    }
+    q.push('"');
+    std::borrow::Cow::Owned(q)
 }
 
 #[cfg(test)]
@@ -248,44 +144,65 @@ mod tests {
     }
 
     #[test]
-    fn atomic_file_appears_only_on_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("r.csv");
-        let mut f = AtomicFile::create(&dest).unwrap();
-        f.write_all(b"a,b\n").unwrap();
-        assert!(!dest.exists());
-        f.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "a,b\n");
-        // Dropped without commit: no final file, no temporary left behind.
-        let dest2 = dir.path().join("r2.csv");
-        {
-            let mut f = AtomicFile::create(&dest2).unwrap();
-            f.write_all(b"partial").unwrap();
-        }
-        assert!(!dest2.exists());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    fn formula_guard_covers_every_piece_a_spreadsheet_splits_off() {
+        assert_eq!(spreadsheet_safe("x;=1+1"), "x;'=1+1");
+        assert_eq!(spreadsheet_safe("x\t@SUM(A1)"), "x\t'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("a,+cmd"), "a,'+cmd");
+        assert_eq!(spreadsheet_safe("a\n=1"), "a\n'=1");
+        assert_eq!(spreadsheet_safe("=a;=b"), "'=a;'=b");
+        // Ordinary text with separators, and numeric pieces, are left alone.
+        assert_eq!(spreadsheet_safe("ok;nla-required"), "ok;nla-required");
+        assert_eq!(spreadsheet_safe("O=lab,CN=CA"), "O=lab,CN=CA");
+        assert_eq!(spreadsheet_safe("a;-1;b"), "a;-1;b");
+        assert_eq!(spreadsheet_safe("a; =1"), "a; =1");
+        assert_eq!(spreadsheet_safe("é;=1"), "é;'=1");
+    }
+
+    /// What a spreadsheet does with a written cell: splits it at `delim` outside quotes, or
+    /// (a naive importer) everywhere; no piece may then start as a formula.
+    fn pieces(cell: &str, delim: char, honour_quotes: bool) -> Vec<String> {
+        let unquoted = if honour_quotes && cell.starts_with('"') {
+            return vec![cell[1..cell.len() - 1].replace("\"\"", "\"")];
+        } else {
+            cell
+        };
+        unquoted.split(delim).map(str::to_string).collect()
     }
 
     #[test]
-    fn anonymous_file_has_no_name_until_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("r.jsonl");
-        let mut f = AtomicFile::create(&dest).unwrap();
-        if !f.anonymous {
-            eprintln!("SKIPPED: no O_TMPFILE on this filesystem");
-            return;
+    fn no_split_of_a_written_cell_starts_a_formula() {
+        let nasty = [
+            "x;=1+1",
+            "=1+1",
+            "a,=b",
+            "a\t-c",
+            "\"q\";@x",
+            "p;\t=1",
+            "-2;+3",
+            "x;;=1",
+            "a\r\n=HYPERLINK(\"h\")",
+            "ok;nla-required",
+        ];
+        for raw in nasty {
+            let cell = csv_cell(raw, true);
+            for delim in [',', ';', '\t', '\n', '\r'] {
+                for honour in [true, false] {
+                    for p in pieces(&cell, delim, honour) {
+                        let p = p.trim_matches('"');
+                        // A quote-ignoring split leaves the quotes on; a number stays a number.
+                        let live = matches!(p.bytes().next(), Some(b'=' | b'+' | b'-' | b'@'))
+                            && p.parse::<f64>().is_err();
+                        assert!(!live, "{raw:?} -> {cell:?}: piece {p:?} at {delim:?}");
+                    }
+                }
+            }
         }
-        f.write_all(&[b'x'; 100_000]).unwrap();
-        // Written data, yet nothing in the folder: a killed process leaves no litter.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        f.commit().unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap().len(), 100_000);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        // Committing over an existing report replaces it.
-        let mut g = AtomicFile::create(&dest).unwrap();
-        g.write_all(b"new").unwrap();
-        g.commit().unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // Quoted whenever any common delimiter could split it; `"` doubled.
+        assert_eq!(csv_cell("x;=1+1", true), "\"x;'=1+1\"");
+        assert_eq!(csv_cell("a\tb", true), "\"a\tb\"");
+        assert_eq!(csv_cell("say \"hi\"", true), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("plain", true), "plain");
+        assert_eq!(csv_cell("-42", false), "-42");
+        assert_eq!(csv_cell("=x", false), "=x");
     }
 }
