@@ -12,7 +12,7 @@ use crate::model::{
     CertFacts, CredSspOutcome, CredSspStatus, DnsStatus, Finding, FindingCode as C, HostReport,
     NegResult, ProbeRecord, Severity, TcpStatus, TlsOutcome, TlsStatus,
 };
-use crate::rdp::x224::{FailureCode, Protocols};
+use crate::rdp::x224::{FailureCode, Protocols, protocol_names, selection_is_valid};
 
 /// Thresholds the diagnosis depends on (from flags).
 #[derive(Debug, Clone, Copy)]
@@ -157,6 +157,22 @@ fn join_ips(v: &[IpAddr]) -> String {
         .join(" ")
 }
 
+/// Every protocol a client may request; a selection outside it is never valid.
+const FIRST_REQUEST_BITS: u32 = Protocols::all().bits();
+
+/// `SSL|HYBRID (0x00000003)`: the codec's names and the raw value, which stays evidence.
+fn protocol_label(p: u32) -> String {
+    let mut names = protocol_names(p).join("|");
+    if p & !Protocols::all().bits() != 0 {
+        names.push_str(if names.is_empty() {
+            "unknown"
+        } else {
+            "|unknown"
+        });
+    }
+    format!("{names} (0x{p:08X})")
+}
+
 fn failure_finding(code: u32, acc: &mut Acc) {
     let failure = FailureCode(code);
     let finding = match failure {
@@ -207,6 +223,31 @@ fn rdp_findings(r: &ProbeRecord, acc: &mut Acc) {
         NegResult::ConnectFailed { status } => {
             acc.add(C::TcpError, format!("connection {}", status.as_str()))
         }
+        NegResult::UncoveredNeg { selected, failure } => {
+            let hidden = match (selected, failure) {
+                (Some(p), _) => format!("RDP_NEG_RSP selecting {}", protocol_label(*p)),
+                (None, Some(code)) => format!("RDP_NEG_FAILURE {code}"),
+                (None, None) => "negotiation data".to_string(),
+            };
+            acc.add(
+                C::RdpProtocolViolation,
+                format!(
+                    "the connection confirm's length indicator (LI=6) leaves out the {hidden} \
+                     sent after it: clients follow LI, miss the answer and fall back to \
+                     standard RDP security"
+                ),
+            )
+        }
+        NegResult::Selected { protocol, .. } if !selection_is_valid(first.requested, *protocol) => {
+            acc.add(
+                C::RdpProtocolViolation,
+                format!(
+                    "asked for {}, the server selected {}, which the client never offered",
+                    protocol_label(first.requested),
+                    protocol_label(*protocol)
+                ),
+            )
+        }
         NegResult::Selected { protocol, .. } => {
             if *protocol == 0 && first.requested != 0 {
                 acc.add(
@@ -216,6 +257,25 @@ fn rdp_findings(r: &ProbeRecord, acc: &mut Acc) {
             }
         }
         NegResult::Failure { .. } => {}
+    }
+    // Later matrix answers that no request could produce (unknown or several bits).
+    let later = rdp.attempts.iter().skip(1).find_map(|a| match a.result {
+        NegResult::Selected { protocol, .. }
+            if !selection_is_valid(FIRST_REQUEST_BITS, protocol) =>
+        {
+            Some((a.requested, protocol))
+        }
+        _ => None,
+    });
+    if let Some((requested, protocol)) = later {
+        acc.add(
+            C::RdpProtocolViolation,
+            format!(
+                "asked for {}, the server selected {}, which no client offers",
+                protocol_label(requested),
+                protocol_label(protocol)
+            ),
+        );
     }
     for code in &rdp.failures {
         failure_finding(*code, acc);
@@ -441,6 +501,45 @@ mod tests {
             .into_iter()
             .map(|f| f.code)
             .collect()
+    }
+
+    #[test]
+    fn a_protocol_never_offered_is_a_violation_not_ok() {
+        for protocol in [0x04, 0x10, 0x03, 0x8000_0000, u32::MAX] {
+            let mut r = base("odd.corp.example");
+            r.rdp = Some(RdpOutcome {
+                attempts: vec![NegAttempt {
+                    requested: 0x0B,
+                    result: NegResult::Selected { protocol, flags: 0 },
+                }],
+                ..Default::default()
+            });
+            let f = diagnose(&r, 1_800_000_000, &Policy::default());
+            assert_eq!(f[0].code, C::RdpProtocolViolation, "{protocol:#x}");
+            assert!(
+                f[0].detail.contains(&format!("0x{protocol:08X}")),
+                "{}",
+                f[0].detail
+            );
+        }
+        let mut r = base("li6.corp.example");
+        r.rdp = Some(RdpOutcome {
+            attempts: vec![NegAttempt {
+                requested: 0x0B,
+                result: NegResult::UncoveredNeg {
+                    selected: Some(1),
+                    failure: None,
+                },
+            }],
+            ..Default::default()
+        });
+        let f = diagnose(&r, 1_800_000_000, &Policy::default());
+        assert_eq!(f[0].code, C::RdpProtocolViolation);
+        assert!(
+            f[0].detail.contains("LI=6") && f[0].detail.contains("SSL"),
+            "{}",
+            f[0].detail
+        );
     }
 
     #[test]

@@ -129,6 +129,14 @@ pub enum NegResult {
     Failure { code: u32 },
     /// Bare 11-byte CC: the server predates negotiation.
     Legacy,
+    /// A CC with LI=6 that still carries negotiation data after the header, which clients
+    /// ignore (they follow LI): `selected` or `failure` is what the hidden data said.
+    UncoveredNeg {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        selected: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failure: Option<u32>,
+    },
     /// MCS Disconnect-Provider-Ultimatum instead of a CC.
     Rejected,
     /// Bytes that are not an X.224 CC (first bytes kept, hex).

@@ -195,6 +195,17 @@ fn confirm_to_result(c: Confirm, buf: &[u8]) -> NegResult {
         },
         Confirm::Failure(code) => NegResult::Failure { code: code.0 },
         Confirm::Legacy => NegResult::Legacy,
+        Confirm::UncoveredNeg(hidden) => match *hidden {
+            Confirm::Selected { protocol, .. } => NegResult::UncoveredNeg {
+                selected: Some(protocol),
+                failure: None,
+            },
+            Confirm::Failure(code) => NegResult::UncoveredNeg {
+                selected: None,
+                failure: Some(code.0),
+            },
+            _ => NegResult::Legacy,
+        },
         Confirm::Rejected => NegResult::Rejected,
         Confirm::BadLength(length) => NegResult::BadLength { length },
         Confirm::NotRdp(hint) => {

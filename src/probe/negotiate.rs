@@ -6,7 +6,7 @@
 use super::host::{FIRST_REQUEST, HostCtx};
 use super::options::Depth;
 use crate::model::{NegAttempt, NegResult, RdpOutcome};
-use crate::rdp::x224::Protocols;
+use crate::rdp::x224::{Protocols, selection_is_valid};
 
 const SSL: u32 = Protocols::SSL.bits();
 const HYBRID: u32 = Protocols::HYBRID.bits();
@@ -35,6 +35,12 @@ pub fn first(rdp: &mut RdpOutcome, first: NegResult) -> Next {
         stop: false,
     };
     match &first {
+        // A protocol never offered (or several at once): no client goes on from here, and
+        // nothing it says about the layers can be trusted. diagnose names the violation.
+        NegResult::Selected { protocol, .. } if !selection_is_valid(FIRST_REQUEST, *protocol) => {
+            next.stop = true;
+            next.req = 0;
+        }
         NegResult::Selected { protocol, flags } => {
             rdp.flags |= flags;
             let p = *protocol;
@@ -91,6 +97,14 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) {
             result: r.clone(),
         });
         match r {
+            // Something no client ever offers (unknown or several bits): stop, accept nothing.
+            // A known layer outside this narrower request is tolerated as before (mstsc always
+            // offers SSL, so it would not be refused for it).
+            NegResult::Selected { protocol, .. }
+                if !selection_is_valid(FIRST_REQUEST, protocol) =>
+            {
+                return;
+            }
             NegResult::Selected { protocol, flags } => {
                 rdp.flags |= flags;
                 rdp.accept(Protocols::from_bits_retain(protocol));

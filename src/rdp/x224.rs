@@ -300,6 +300,11 @@ pub enum Confirm {
     Failure(FailureCode),
     /// Bare 11-byte CC (LI=6): the server predates negotiation.
     Legacy,
+    /// A CC whose LI (6) says "no negotiation data" although the TPKT carries an RDP_NEG_RSP or
+    /// RDP_NEG_FAILURE after the header. Clients go by LI (MS-RDPBCGR 2.2.1.2: rdpNegData is
+    /// part of the TPDU the LI measures; FreeRDP reads it only when LI > 6), so they never see
+    /// the answer and continue as with a pre-negotiation server.
+    UncoveredNeg(Box<Confirm>),
     /// X.224 DT + MCS Disconnect-Provider-Ultimatum instead of a CC (xrdp refusing the request).
     Rejected,
     /// First byte is not 3, the TPDU is not a CC, or the negotiation data is malformed.
@@ -366,12 +371,27 @@ pub fn parse_confirm(buf: &[u8]) -> Parse<Confirm> {
                 return Parse::Incomplete { need: len };
             };
             if li == 6 {
+                let extra = frame.get(CR_CC_FIXED..).unwrap_or_default();
+                if extra.len() == usize::from(NEG_LEN) {
+                    let hidden = parse_neg_data(extra);
+                    if matches!(hidden, Confirm::Selected { .. } | Confirm::Failure(_)) {
+                        return Parse::Done(Confirm::UncoveredNeg(Box::new(hidden)));
+                    }
+                }
                 return Parse::Done(Confirm::Legacy);
             }
             Parse::Done(parse_neg_data(frame.get(CR_CC_FIXED..).unwrap_or_default()))
         }
         _ => Parse::Done(Confirm::NotRdp(NotRdpHint::Other)),
     }
+}
+
+/// Whether `selected` is a valid answer to `requested` (MS-RDPBCGR 2.2.1.2.1: selectedProtocol
+/// is 0 for standard RDP security, or exactly one of the protocols the client asked for).
+/// Anything else — a protocol never offered, several bits, an unknown bit — is a server the
+/// client cannot follow: mstsc drops the connection.
+pub fn selection_is_valid(requested: u32, selected: u32) -> bool {
+    selected == 0 || (selected.count_ones() == 1 && selected & !requested == 0)
 }
 
 /// RDP_NEG_RSP or RDP_NEG_FAILURE (8 bytes, little-endian).
@@ -471,6 +491,41 @@ fn parse_cr_frame(frame: &[u8]) -> Result<ConnectionRequest, &'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn li6_confirm_with_negotiation_after_it_is_kept_apart_from_legacy() {
+        let cc = [
+            0x03, 0x00, 0x00, 0x13, // TPKT: version 3, length 19
+            0x06, // LI 6: "no negotiation data" (a conforming CC with data says 14)
+            0xD0, // CC
+            0x00, 0x00, 0x12, 0x34, 0x00, // DST-REF, SRC-REF, class 0
+            0x02, 0x00, 0x08, 0x00, // RDP_NEG_RSP, flags 0, length 8
+            0x01, 0x00, 0x00, 0x00, // selectedProtocol SSL
+        ];
+        assert_eq!(
+            parse_confirm(&cc),
+            Parse::Done(Confirm::UncoveredNeg(Box::new(Confirm::Selected {
+                protocol: 1,
+                flags: NegRspFlags::empty(),
+            })))
+        );
+        // Trailing bytes that are not negotiation data leave a plain legacy confirm.
+        let mut junk = cc;
+        junk[11] = 0x7F; // not an RDP_NEG_* type
+        assert_eq!(parse_confirm(&junk), Parse::Done(Confirm::Legacy));
+    }
+
+    #[test]
+    fn a_selection_is_valid_only_as_one_offered_protocol_or_none() {
+        let offered = (Protocols::SSL | Protocols::HYBRID | Protocols::HYBRID_EX).bits();
+        assert!(selection_is_valid(offered, 0)); // standard RDP security
+        assert!(selection_is_valid(offered, 1) && selection_is_valid(offered, 8));
+        assert!(!selection_is_valid(offered, 0x04)); // RDSTLS, never offered
+        assert!(!selection_is_valid(offered, 0x10)); // RDSAAD, never offered
+        assert!(!selection_is_valid(offered, 0x03)); // two at once
+        assert!(!selection_is_valid(offered, 0x8000_0000));
+        assert!(!selection_is_valid(u32::MAX, u32::MAX));
+    }
+
     use super::*;
 
     /// docs/protocol.md §2.2: the 43-byte request with cookie "probe" and requestedProtocols 0x0B.

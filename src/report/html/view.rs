@@ -293,6 +293,11 @@ fn neg_result_label(r: &NegResult) -> String {
         }
         NegResult::Failure { code } => format!("failure {}", failure_label(*code)),
         NegResult::Legacy => "bare connection confirm (no negotiation)".into(),
+        NegResult::UncoveredNeg { selected, failure } => match (selected, failure) {
+            (Some(p), _) => format!("LI=6 confirm hiding selected {}", proto_name(*p)),
+            (None, Some(c)) => format!("LI=6 confirm hiding failure {}", failure_label(*c)),
+            (None, None) => "LI=6 confirm with hidden negotiation data".into(),
+        },
         NegResult::Rejected => "MCS disconnect (rejected)".into(),
         NegResult::NotRdp { first_bytes, hint } => format!("not RDP: {hint} ({first_bytes})"),
         NegResult::BadLength { length } => format!("bad TPKT length {length}"),
