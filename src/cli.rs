@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::Severity;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +42,12 @@ pub enum Command {
 pub use crate::probe::Depth;
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("csv", |a| a.env("RDPSWEEP_CSV")),
+    mut_arg("jsonl", |a| a.env("RDPSWEEP_JSONL")),
+    mut_arg("html", |a| a.env("RDPSWEEP_HTML")),
+    mut_arg("metrics", |a| a.env("RDPSWEEP_METRICS"))
+)]
 pub struct ScanArgs {
     /// Targets: NAME, IP, NAME:PORT, [V6]:PORT, CIDR (10.1.2.0/24) or range (10.1.2.10-40).
     #[arg(value_name = "TARGET", env = "RDPSWEEP_TARGETS", value_delimiter = ',')]
@@ -147,21 +155,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE", env = "RDPSWEEP_CA_BUNDLE")]
     pub ca_bundle: Option<PathBuf>,
 
-    /// Write the CSV report here (`-` = stdout). Written atomically: a temporary name, renamed when complete.
-    #[arg(long, value_name = "FILE", env = "RDPSWEEP_CSV")]
-    pub csv: Option<PathBuf>,
-
-    /// Write JSON Lines (one object per host x address, every phase's facts) here (`-` = stdout).
-    #[arg(long, value_name = "FILE", env = "RDPSWEEP_JSONL")]
-    pub jsonl: Option<PathBuf>,
-
-    /// Write the self-contained HTML matrix here.
-    #[arg(long, value_name = "FILE", env = "RDPSWEEP_HTML")]
-    pub html: Option<PathBuf>,
-
-    /// Write Prometheus metrics (node_exporter textfile collector format) here.
-    #[arg(long, value_name = "FILE", env = "RDPSWEEP_METRICS")]
-    pub metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 
     /// Previous scan's JSON Lines: mark each row new, fixed, changed, unchanged or gone.
     #[arg(long, value_name = "PREVIOUS.jsonl", env = "RDPSWEEP_BASELINE")]
@@ -169,8 +164,8 @@ pub struct ScanArgs {
 
     /// Exit 1 when any host has a finding at or above this severity (ok, info, warn, fail),
     /// or with `new`, only when a row is a new failure against --baseline.
-    #[arg(long, default_value = "fail", env = "RDPSWEEP_FAIL_ON")]
-    pub fail_on: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = FailOn::Fail, env = "RDPSWEEP_FAIL_ON")]
+    pub fail_on: FailOn,
 
     /// Only errors on stderr (no summary, no progress).
     #[arg(short, long, env = "RDPSWEEP_QUIET", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
@@ -181,6 +176,63 @@ pub struct ScanArgs {
     pub verbose: u8,
 }
 
+/// The report outputs every subcommand that writes reports takes (`scan` adds an `RDPSWEEP_*`
+/// variable to each).
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutputArgs {
+    /// Write the CSV report here (`-` = stdout). Written atomically: a temporary name, renamed when complete.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Write JSON Lines (one object per host x address, every phase's facts) here (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+
+    /// Write the self-contained HTML matrix here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Write Prometheus metrics (node_exporter textfile collector format) here.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+}
+
+/// What makes the exit status 1 (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding above ok.
+    Ok,
+    /// A finding at info or above.
+    Info,
+    /// A finding at warn or above.
+    #[value(alias = "warning")]
+    Warn,
+    /// A host that fails (default).
+    #[value(alias = "error")]
+    Fail,
+    /// Only rows that are new failures against --baseline.
+    New,
+    /// Never (report only).
+    #[value(alias = "none")]
+    Never,
+}
+
+impl FailOn {
+    /// Whether a run whose worst finding is `worst`, with `new_failures` rows newly failing
+    /// against the baseline, exits 1.
+    pub fn is_failing(self, worst: Option<Severity>, new_failures: u64) -> bool {
+        let at_least = |s: Severity| worst.is_some_and(|w| w >= s && w > Severity::Ok);
+        match self {
+            FailOn::Ok => at_least(Severity::Ok),
+            FailOn::Info => at_least(Severity::Info),
+            FailOn::Warn => at_least(Severity::Warn),
+            FailOn::Fail => at_least(Severity::Fail),
+            FailOn::New => new_failures > 0,
+            FailOn::Never => false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The saved scan (JSON Lines written by `scan --jsonl`).
@@ -189,21 +241,11 @@ pub struct ReportArgs {
     /// Previous scan to diff against.
     #[arg(long, value_name = "PREVIOUS.jsonl")]
     pub baseline: Option<PathBuf>,
-    /// Write CSV here (`-` = stdout).
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-    /// Write JSON Lines here (`-` = stdout).
-    #[arg(long, value_name = "FILE")]
-    pub jsonl: Option<PathBuf>,
-    /// Write the HTML matrix here.
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-    /// Write Prometheus metrics here.
-    #[arg(long, value_name = "FILE")]
-    pub metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Exit status threshold, as for `scan`.
-    #[arg(long, default_value = "fail")]
-    pub fail_on: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
 }
 
 #[derive(Debug, Args)]
@@ -214,21 +256,11 @@ pub struct MergeArgs {
     /// Previous merged scan to diff against.
     #[arg(long, value_name = "PREVIOUS.jsonl")]
     pub baseline: Option<PathBuf>,
-    /// Write CSV here (`-` = stdout).
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-    /// Write the merged JSON Lines here (`-` = stdout).
-    #[arg(long, value_name = "FILE")]
-    pub jsonl: Option<PathBuf>,
-    /// Write the HTML matrix here.
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-    /// Write Prometheus metrics here.
-    #[arg(long, value_name = "FILE")]
-    pub metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Exit status threshold, as for `scan`.
-    #[arg(long, default_value = "fail")]
-    pub fail_on: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
 }
 
 #[derive(Debug, Args)]
@@ -271,11 +303,13 @@ pub struct LabArgs {
 
     /// Key of the lab CA that signs every certificate (with --hosts): ecdsa or rsa (RSA-2048,
     /// as enterprise CAs and Windows' self-signed certificates use).
+    #[cfg(feature = "lab")]
     #[arg(long, default_value = "ecdsa", value_name = "ALG")]
     pub ca_key: crate::lab::KeyAlg,
 
     /// Key the TLS hosts hold and sign handshakes with (with --hosts): ecdsa (cheap, the lab is
     /// never the bottleneck) or rsa (RSA-2048, what a Windows host pays per connection).
+    #[cfg(feature = "lab")]
     #[arg(long, default_value = "ecdsa", value_name = "ALG")]
     pub leaf_key: crate::lab::KeyAlg,
 }
@@ -310,6 +344,42 @@ mod tests {
         assert!(parse_duration("").is_err());
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("-1").is_err());
+    }
+
+    #[test]
+    fn fail_on_thresholds() {
+        use clap::ValueEnum;
+        let parse = |s: &str| FailOn::from_str(s, true);
+        assert_eq!(parse("WARN"), Ok(FailOn::Warn));
+        assert_eq!(parse("warning"), Ok(FailOn::Warn));
+        assert_eq!(parse("none"), Ok(FailOn::Never));
+        assert!(parse("sometimes").is_err());
+        let warn = Some(Severity::Warn);
+        assert!(FailOn::Warn.is_failing(warn, 0));
+        assert!(!FailOn::Fail.is_failing(warn, 0));
+        assert!(FailOn::Ok.is_failing(Some(Severity::Info), 0));
+        assert!(!FailOn::Ok.is_failing(Some(Severity::Ok), 0));
+        assert!(!FailOn::New.is_failing(Some(Severity::Fail), 0));
+        assert!(FailOn::New.is_failing(None, 1));
+        assert!(!FailOn::Never.is_failing(Some(Severity::Fail), 3));
+    }
+
+    #[test]
+    fn output_flags_take_the_environment_only_in_scan() {
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        for (sub, env) in [("scan", true), ("report", false), ("merge", false)] {
+            let Some(s) = cmd.find_subcommand(sub) else {
+                panic!("no {sub} subcommand");
+            };
+            for flag in ["csv", "jsonl", "html", "metrics"] {
+                let a = s.get_arguments().find(|a| a.get_long() == Some(flag));
+                let Some(a) = a else {
+                    panic!("{sub} has no --{flag}");
+                };
+                assert_eq!(a.get_env().is_some(), env, "{sub} --{flag}");
+            }
+        }
     }
 
     #[test]

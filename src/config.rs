@@ -2,85 +2,122 @@
 //!
 //! Everything a user can get wrong is rejected here with a message that says what to do,
 //! so that `main` maps it to exit code 2 and the scan never starts half-configured.
+//!
+//! The config is grouped by the layer that reads it: what to scan (`inventory`), how names
+//! resolve (`resolver`), what each address is asked (`probe`, `ca_bundle`), how records are judged
+//! (`policy`), the run itself, where reports go (`outputs`) and what makes the exit status 1
+//! (`fail_on`). Each layer is handed its group only.
 
-use std::net::{IpAddr, SocketAddr};
-
-use crate::resolve::{parse_dns_server, parse_pin};
+use std::io;
+use std::net::IpAddr;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Depth, ScanArgs};
-use crate::model::Severity;
+use crate::cli::{FailOn, OutputArgs, ScanArgs};
+use crate::diagnose::Policy;
+use crate::inventory::InventoryOptions;
 use crate::probe::ProbeOptions;
+use crate::report::Output;
+use crate::resolve::{ResolverOptions, parse_dns_server, parse_pin};
 
-/// Where a report goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
-    Stdout,
-    File(PathBuf),
+/// A flag combination that cannot run. Each message names the flag and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no targets: name hosts, IPs or CIDRs on the command line, or an inventory with -i FILE (see --help)"
+    )]
+    NoTargets,
+    #[error("{flag} must be greater than zero (e.g. 3s, 500ms)")]
+    ZeroDuration { flag: &'static str },
+    #[error(
+        "--host-deadline ({}) is shorter than --connect-timeout ({}); raise it",
+        humantime::format_duration(*.deadline),
+        humantime::format_duration(*.connect)
+    )]
+    DeadlineBelowConnect {
+        deadline: Duration,
+        connect: Duration,
+    },
+    #[error("--max-targets must be at least 1")]
+    NoMaxTargets,
+    /// `--dns-server` or `--resolve` (the message names the flag).
+    #[error("{0}")]
+    Resolver(String),
+    #[error(
+        "--ca-bundle {}: {source} (pass a PEM file of CA certificates)",
+        path.display()
+    )]
+    CaBundle { path: PathBuf, source: io::Error },
+    #[error(
+        "--baseline {}: {source} (pass the previous run's --jsonl file)",
+        path.display()
+    )]
+    Baseline { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
-impl Output {
-    fn from_path(p: &Path) -> Output {
-        if p.as_os_str() == "-" {
-            Output::Stdout
-        } else {
-            Output::File(p.to_path_buf())
-        }
-    }
+/// An output that cannot be written, or two outputs that would overwrite each other.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// From `report::dest::check_writable` (the message names the path and the cause).
+    #[error("{0}")]
+    Unwritable(String),
+    #[error("only one of --csv, --jsonl, --html, --metrics can write to stdout (-)")]
+    StdoutTwice,
+    #[error(
+        "{first} and {second} both write to {}: one report would replace the other; give each its own file",
+        path.display()
+    )]
+    SameFile {
+        first: &'static str,
+        second: &'static str,
+        path: PathBuf,
+    },
+    #[error(
+        "{file_flag} {} is this process's stdout, where {stdout_flag} - already writes; give {file_flag} its own file",
+        path.display()
+    )]
+    FileIsStdout {
+        stdout_flag: &'static str,
+        file_flag: &'static str,
+        path: PathBuf,
+    },
 }
 
-/// What makes the exit code 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOn {
-    /// Any host whose worst finding is at or above this severity.
-    Severity(Severity),
-    /// Only hosts that are new failures against the --baseline.
-    New,
-    /// Never (report only).
-    Never,
-}
-
-impl FailOn {
-    pub fn parse(s: &str) -> Result<FailOn, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "new" => Ok(FailOn::New),
-            "never" | "none" => Ok(FailOn::Never),
-            other => Severity::parse(other).map(FailOn::Severity).ok_or_else(|| {
-                format!("--fail-on {s:?} is not one of ok, info, warn, fail, new, never")
-            }),
-        }
-    }
-}
-
+/// What to scan: targets named on the command line, inventories, and this run's shard.
 #[derive(Debug, Clone)]
-pub struct ScanConfig {
+pub struct InventoryConfig {
     pub cli_targets: Vec<String>,
     pub inventories: Vec<PathBuf>,
-    pub port: u16,
-    /// New connections per second; 0 = unlimited.
-    pub rate: u32,
-    pub concurrency: usize,
-    pub connect_timeout: Duration,
-    pub timeout: Duration,
-    pub host_deadline: Duration,
-    pub retries: u32,
-    pub depth: Depth,
-    pub host_spacing: Duration,
-    pub dns_servers: Vec<SocketAddr>,
-    pub pins: Vec<(String, Vec<IpAddr>)>,
-    pub dns_timeout: Duration,
-    pub dns_rate: u32,
-    pub max_targets: u64,
-    pub skip_bad_lines: bool,
+    pub options: InventoryOptions,
     /// (K, N): scan only shard K of N.
     pub shard: Option<(u32, u32)>,
-    pub expiry_warn_days: u32,
-    pub ca_bundle: Option<PathBuf>,
+}
+
+/// Where the reports go (each checked writable, no two the same file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outputs {
     pub csv: Option<Output>,
     pub jsonl: Option<Output>,
     pub html: Option<Output>,
     pub metrics: Option<Output>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub inventory: InventoryConfig,
+    pub resolver: ResolverOptions,
+    pub probe: ProbeOptions,
+    /// Extra trusted CAs (PEM), loaded into the certificate trust store before the scan.
+    pub ca_bundle: Option<PathBuf>,
+    /// The diagnosis' thresholds.
+    pub policy: Policy,
+    /// Hosts in flight at once (before the open-file limit is applied).
+    pub concurrency: usize,
+    pub outputs: Outputs,
+    /// Previous scan's JSON Lines to diff against.
     pub baseline: Option<PathBuf>,
     pub fail_on: FailOn,
     pub quiet: bool,
@@ -88,12 +125,9 @@ pub struct ScanConfig {
 }
 
 impl ScanConfig {
-    pub fn from_args(a: &ScanArgs) -> Result<ScanConfig, String> {
+    pub fn from_args(a: &ScanArgs) -> Result<ScanConfig, ConfigError> {
         if a.targets.is_empty() && a.inventory.is_empty() {
-            return Err(
-                "no targets: name hosts, IPs or CIDRs on the command line, or an inventory with -i FILE (see --help)"
-                    .into(),
-            );
+            return Err(ConfigError::NoTargets);
         }
         for (flag, d) in [
             ("--connect-timeout", a.connect_timeout),
@@ -102,117 +136,233 @@ impl ScanConfig {
             ("--dns-timeout", a.dns_timeout),
         ] {
             if d.is_zero() {
-                return Err(format!("{flag} must be greater than zero (e.g. 3s, 500ms)"));
+                return Err(ConfigError::ZeroDuration { flag });
             }
         }
         if a.host_deadline < a.connect_timeout {
-            return Err(format!(
-                "--host-deadline ({}) is shorter than --connect-timeout ({}); raise it",
-                humantime::format_duration(a.host_deadline),
-                humantime::format_duration(a.connect_timeout)
-            ));
+            return Err(ConfigError::DeadlineBelowConnect {
+                deadline: a.host_deadline,
+                connect: a.connect_timeout,
+            });
         }
         if a.max_targets == 0 {
-            return Err("--max-targets must be at least 1".into());
+            return Err(ConfigError::NoMaxTargets);
         }
-        let mut dns_servers = Vec::new();
+        let mut servers = Vec::new();
         for s in &a.dns_servers {
-            dns_servers.push(parse_dns_server(s)?);
+            servers.push(parse_dns_server(s).map_err(|e| ConfigError::Resolver(e.to_string()))?);
         }
         let mut pins: Vec<(String, Vec<IpAddr>)> = Vec::new();
         for s in &a.resolve {
-            let (name, ip) = parse_pin(s)?;
+            let (name, ip) = parse_pin(s).map_err(|e| ConfigError::Resolver(e.to_string()))?;
             match pins.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, ips)) => ips.push(ip),
                 None => pins.push((name, vec![ip])),
             }
         }
-        let fail_on = FailOn::parse(&a.fail_on)?;
-        let stdout_outputs = [&a.csv, &a.jsonl, &a.html, &a.metrics]
-            .iter()
-            .filter(|o| o.as_deref().is_some_and(|p| p.as_os_str() == "-"))
-            .count();
-        if stdout_outputs > 1 {
-            return Err(
-                "only one of --csv, --jsonl, --html, --metrics can write to stdout (-)".into(),
-            );
-        }
-        let csv = a.csv.as_deref().map(Output::from_path);
-        let jsonl = a.jsonl.as_deref().map(Output::from_path);
-        let html = a.html.as_deref().map(Output::from_path);
-        let metrics = a.metrics.as_deref().map(Output::from_path);
-        for out in [&csv, &jsonl, &html, &metrics].into_iter().flatten() {
-            check_writable(out)?;
-        }
+        let outputs = Outputs::from_args(&a.out)?;
         if let Some(b) = &a.ca_bundle
-            && let Err(e) = std::fs::metadata(b)
+            && let Err(source) = std::fs::metadata(b)
         {
-            return Err(format!(
-                "--ca-bundle {}: {e} (pass a PEM file of CA certificates)",
-                b.display()
-            ));
+            return Err(ConfigError::CaBundle {
+                path: b.clone(),
+                source,
+            });
         }
         if let Some(b) = &a.baseline
-            && let Err(e) = std::fs::metadata(b)
+            && let Err(source) = std::fs::metadata(b)
         {
-            return Err(format!(
-                "--baseline {}: {e} (pass the previous run's --jsonl file)",
-                b.display()
-            ));
+            return Err(ConfigError::Baseline {
+                path: b.clone(),
+                source,
+            });
         }
 
         Ok(ScanConfig {
-            cli_targets: a.targets.clone(),
-            inventories: a.inventory.clone(),
-            port: a.port,
-            rate: a.rate,
-            concurrency: a.concurrency as usize,
-            connect_timeout: a.connect_timeout,
-            timeout: a.timeout,
-            host_deadline: a.host_deadline,
-            retries: a.retries,
-            depth: a.depth,
-            host_spacing: a.host_spacing,
-            dns_servers,
-            pins,
-            dns_timeout: a.dns_timeout,
-            dns_rate: a.dns_rate,
-            max_targets: a.max_targets,
-            skip_bad_lines: a.skip_bad_lines,
-            shard: a.shard,
-            expiry_warn_days: a.expiry_warn,
+            inventory: InventoryConfig {
+                cli_targets: a.targets.clone(),
+                inventories: a.inventory.clone(),
+                options: InventoryOptions {
+                    default_port: a.port,
+                    max_targets: a.max_targets,
+                    skip_bad_lines: a.skip_bad_lines,
+                },
+                shard: a.shard,
+            },
+            resolver: ResolverOptions {
+                servers,
+                pins,
+                timeout: a.dns_timeout,
+                attempts: 2,
+                rate: a.dns_rate,
+                ptr: true,
+            },
+            probe: ProbeOptions {
+                depth: a.depth,
+                connect_timeout: a.connect_timeout,
+                timeout: a.timeout,
+                host_deadline: a.host_deadline,
+                host_spacing: a.host_spacing,
+                retries: a.retries,
+                rate: a.rate,
+            },
             ca_bundle: a.ca_bundle.clone(),
-            csv,
-            jsonl,
-            html,
-            metrics,
+            policy: Policy {
+                expiry_warn_days: a.expiry_warn,
+                ..Policy::default()
+            },
+            concurrency: a.concurrency as usize,
+            outputs,
             baseline: a.baseline.clone(),
-            fail_on,
+            fail_on: a.fail_on,
             quiet: a.quiet,
             verbose: a.verbose,
         })
     }
+}
 
-    /// The probe's part of the configuration (the one place it is taken from the flags).
-    pub fn probe_options(&self) -> ProbeOptions {
-        ProbeOptions {
-            depth: self.depth,
-            connect_timeout: self.connect_timeout,
-            timeout: self.timeout,
-            host_deadline: self.host_deadline,
-            host_spacing: self.host_spacing,
-            retries: self.retries,
-            rate: self.rate,
+impl Outputs {
+    /// Checks the output flags: at most one on stdout, no two on the same file, every folder
+    /// writable now (not after an hour of scanning).
+    pub fn from_args(a: &OutputArgs) -> Result<Outputs, OutputError> {
+        let o = |p: &Option<PathBuf>| p.as_deref().map(Output::from_path);
+        let outs = Outputs {
+            csv: o(&a.csv),
+            jsonl: o(&a.jsonl),
+            html: o(&a.html),
+            metrics: o(&a.metrics),
+        };
+        let named: Vec<(&'static str, &Output)> = outs.named().collect();
+        if named
+            .iter()
+            .filter(|(_, o)| matches!(o, Output::Stdout))
+            .count()
+            > 1
+        {
+            return Err(OutputError::StdoutTwice);
+        }
+        check_distinct(&named)?;
+        for (_, out) in &named {
+            check_writable(out)?;
+        }
+        Ok(outs)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.named().next().is_none()
+    }
+
+    /// The requested outputs with the flag that names each, in flag order.
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, &Output)> {
+        [
+            ("--csv", &self.csv),
+            ("--jsonl", &self.jsonl),
+            ("--html", &self.html),
+            ("--metrics", &self.metrics),
+        ]
+        .into_iter()
+        .filter_map(|(flag, o)| o.as_ref().map(|o| (flag, o)))
+    }
+}
+
+/// What an output path ends up writing to, so that two spellings of one file compare equal.
+#[derive(Debug, PartialEq, Eq)]
+enum Identity {
+    /// An existing file (links followed): device and inode.
+    Inode(u64, u64),
+    /// A file not created yet: its canonical folder and its name.
+    Path(PathBuf),
+    /// Nothing comparable (the folder is missing: `check_writable` reports that).
+    Unknown,
+}
+
+/// Links followed by hand for a path whose target does not exist yet (as the kernel's limit).
+const MAX_LINK_HOPS: usize = 40;
+
+fn identity(path: &Path) -> Identity {
+    if let Ok(m) = std::fs::metadata(path) {
+        // /dev/null takes any number of reports: discarding twice loses nothing.
+        if m.file_type().is_char_device() && m.rdev() == libc::makedev(1, 3) {
+            return Identity::Unknown;
+        }
+        return Identity::Inode(m.dev(), m.ino());
+    }
+    // Not there yet: a dangling link still names its future target.
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_LINK_HOPS {
+        match std::fs::read_link(&p) {
+            Ok(target) => p = parent_of(&p).join(target),
+            Err(_) => break,
         }
     }
+    let (Some(name), Ok(dir)) = (p.file_name(), std::fs::canonicalize(parent_of(&p))) else {
+        return Identity::Unknown;
+    };
+    Identity::Path(dir.join(name))
+}
+
+/// The folder a relative or bare file name lives in.
+fn parent_of(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// This process's stdout as a file identity (a file or pipe it was redirected to).
+fn stdout_identity() -> Identity {
+    // /proc/self/fd/1 follows to the open file itself, whatever its name (or none: a pipe).
+    match std::fs::metadata("/proc/self/fd/1") {
+        Ok(m) if !(m.file_type().is_char_device() && m.rdev() == libc::makedev(1, 3)) => {
+            Identity::Inode(m.dev(), m.ino())
+        }
+        _ => Identity::Unknown,
+    }
+}
+
+/// No two outputs may land in one file: the last to commit would silently replace the other.
+fn check_distinct(named: &[(&'static str, &Output)]) -> Result<(), OutputError> {
+    let stdout_flag = named
+        .iter()
+        .find(|(_, o)| matches!(o, Output::Stdout))
+        .map(|(f, _)| *f);
+    let mut seen: Vec<(&'static str, &Path, Identity)> = Vec::new();
+    for (flag, out) in named {
+        let Output::File(path) = out else {
+            continue;
+        };
+        let id = identity(path);
+        if id == Identity::Unknown {
+            continue;
+        }
+        if let Some(stdout_flag) = stdout_flag
+            && stdout_identity() == id
+        {
+            return Err(OutputError::FileIsStdout {
+                stdout_flag,
+                file_flag: flag,
+                path: path.clone(),
+            });
+        }
+        if let Some((first, _, _)) = seen.iter().find(|(_, _, i)| *i == id) {
+            return Err(OutputError::SameFile {
+                first,
+                second: flag,
+                path: path.clone(),
+            });
+        }
+        seen.push((flag, path, id));
+    }
+    Ok(())
 }
 
 /// The output's folder must exist and be writable now, not after an hour of scanning; a FIFO
 /// or device is checked without being opened (see `report::dest`).
-pub fn check_writable(out: &Output) -> Result<(), String> {
+pub fn check_writable(out: &Output) -> Result<(), OutputError> {
     match out {
         Output::Stdout => Ok(()),
-        Output::File(path) => crate::report::dest::check_writable(path),
+        Output::File(path) => crate::report::dest::check_writable(path)
+            .map_err(|e| OutputError::Unwritable(e.to_string())),
     }
 }
 
@@ -220,26 +370,55 @@ pub fn check_writable(out: &Output) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn fail_on_values() {
-        assert_eq!(
-            FailOn::parse("warn").unwrap(),
-            FailOn::Severity(Severity::Warn)
-        );
-        assert_eq!(
-            FailOn::parse("FAIL").unwrap(),
-            FailOn::Severity(Severity::Fail)
-        );
-        assert_eq!(FailOn::parse("new").unwrap(), FailOn::New);
-        assert!(FailOn::parse("sometimes").is_err());
+    fn outputs(csv: &Path, other: &Path) -> Result<Outputs, OutputError> {
+        Outputs::from_args(&OutputArgs {
+            csv: Some(csv.to_path_buf()),
+            jsonl: None,
+            html: Some(other.to_path_buf()),
+            metrics: None,
+        })
     }
 
     #[test]
     fn unwritable_output_is_rejected() {
         let err = check_writable(&Output::File("/nonexistent-dir/x.csv".into())).unwrap_err();
-        assert!(err.contains("/nonexistent-dir"), "{err}");
+        assert!(err.to_string().contains("/nonexistent-dir"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         assert!(check_writable(&Output::File(dir.path().join("ok.csv"))).is_ok());
-        assert!(check_writable(&Output::File(dir.path().to_path_buf())).is_err());
+        let err = check_writable(&Output::File(dir.path().to_path_buf())).unwrap_err();
+        assert!(err.to_string().contains("directory"), "{err}");
+    }
+
+    #[test]
+    fn one_file_for_two_outputs_is_rejected_however_spelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        // Not created yet, spelled through `sub/..`.
+        let err = outputs(&d.join("r.csv"), &d.join("sub/../r.csv")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OutputError::SameFile {
+                    first: "--csv",
+                    second: "--html",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // An existing file and a symlink to it.
+        std::fs::write(d.join("real.csv"), b"old").unwrap();
+        std::os::unix::fs::symlink(d.join("real.csv"), d.join("latest.csv")).unwrap();
+        assert!(outputs(&d.join("real.csv"), &d.join("latest.csv")).is_err());
+        // A dangling link names its future target.
+        std::os::unix::fs::symlink("future.csv", d.join("next.csv")).unwrap();
+        assert!(outputs(&d.join("future.csv"), &d.join("next.csv")).is_err());
+        // Different files are fine, and so is /dev/null twice.
+        assert!(outputs(&d.join("a.csv"), &d.join("a.html")).is_ok());
+        assert!(outputs(Path::new("/dev/null"), Path::new("/dev/null")).is_ok());
+        // The message names both flags.
+        let msg = outputs(&d.join("x"), &d.join("x")).unwrap_err().to_string();
+        assert!(msg.contains("--csv") && msg.contains("--html"), "{msg}");
     }
 }

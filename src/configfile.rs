@@ -30,8 +30,42 @@ use clap::parser::ValueSource;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::cli::{Depth, ScanArgs, parse_duration};
-use crate::config::FailOn;
+use crate::cli::{Depth, FailOn, ScanArgs, parse_duration};
+
+/// Why a config file was not used. `Display` is the message printed to the user.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    #[error("--config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("--config {path}: larger than {} KiB: not a config file", MAX_CONFIG_BYTES / 1024)]
+    TooLarge { path: String },
+    #[error("--config {path}: not UTF-8 text (save it as UTF-8)")]
+    NotUtf8 { path: String },
+    /// Every mistake in the file, in file order, one per line.
+    #[error("{}", join_lines(.0))]
+    Invalid(Vec<Problem>),
+}
+
+/// One mistake in the file: `file:line: what is wrong`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct Problem {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    pub message: String,
+}
+
+fn join_lines(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(Problem::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// A config file larger than this is certainly not one (and is not read further).
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -63,8 +97,7 @@ pub struct FileConfig {
     pub html: Option<PathBuf>,
     pub metrics: Option<PathBuf>,
     pub baseline: Option<PathBuf>,
-    /// Checked with `FailOn::parse`; kept as text because `ScanArgs::fail_on` is text.
-    pub fail_on: Option<String>,
+    pub fail_on: Option<FailOn>,
     pub quiet: Option<bool>,
 }
 
@@ -99,36 +132,42 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Reads and checks a config file. Errors say `file:line: what is wrong`, one per line.
-pub fn load(path: &Path) -> Result<FileConfig, String> {
+pub fn load(path: &Path) -> Result<FileConfig, ConfigFileError> {
     let shown = path.display().to_string();
-    let mut f = std::fs::File::open(path).map_err(|e| format!("--config {shown}: {e}"))?;
+    let read_err = |source| ConfigFileError::Read {
+        path: shown.clone(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(read_err)?;
     let mut bytes = Vec::new();
     f.by_ref()
         .take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("--config {shown}: {e}"))?;
+        .map_err(read_err)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(format!(
-            "--config {shown}: larger than {} KiB: not a config file",
-            MAX_CONFIG_BYTES / 1024
-        ));
+        return Err(ConfigFileError::TooLarge { path: shown });
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| format!("--config {shown}: not UTF-8 text (save it as UTF-8)"))?;
+    let text = String::from_utf8(bytes).map_err(|_| ConfigFileError::NotUtf8 {
+        path: shown.clone(),
+    })?;
     // Relative paths in the file mean "next to the file", wherever the job runs from.
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let base = std::path::absolute(&dir).map_err(|e| format!("--config {shown}: {e}"))?;
+    let base = std::path::absolute(&dir).map_err(read_err)?;
     parse(&text, &shown, &base)
 }
 
 /// [`load`] on text already in memory: `name` prefixes messages, `base` resolves relative paths.
-pub fn parse(text: &str, name: &str, base: &Path) -> Result<FileConfig, String> {
+pub fn parse(text: &str, name: &str, base: &Path) -> Result<FileConfig, ConfigFileError> {
     let table = DeTable::parse(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
-        format!("{name}:{line}: {}", e.message().trim_end())
+        ConfigFileError::Invalid(vec![Problem {
+            file: name.to_string(),
+            line,
+            message: e.message().trim_end().to_string(),
+        }])
     })?;
     let mut entries: Vec<(&Spanned<std::borrow::Cow<'_, str>>, &Spanned<DeValue<'_>>)> =
         table.get_ref().iter().collect();
@@ -157,13 +196,17 @@ pub fn parse(text: &str, name: &str, base: &Path) -> Result<FileConfig, String> 
                     .map(|s| format!(" (did you mean \"{s}\"?)"))
                     .unwrap_or_default()
             };
-            errors.push(format!("{name}:{line}: unknown key \"{k}\"{hint}"));
+            errors.push(Problem {
+                file: name.to_string(),
+                line,
+                message: format!("unknown key \"{k}\"{hint}"),
+            });
         }
     }
     if errors.is_empty() {
         Ok(cfg)
     } else {
-        Err(errors.join("\n"))
+        Err(ConfigFileError::Invalid(errors))
     }
 }
 
@@ -176,23 +219,27 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, v: &Spanned<DeValue<'_>>, what: impl std::fmt::Display) -> String {
-        format!(
-            "{}:{}: {}: {what}",
-            self.name,
-            line_of(self.text, v.span().start),
-            self.key
-        )
+    fn err(&self, v: &Spanned<DeValue<'_>>, what: impl std::fmt::Display) -> Problem {
+        self.err_at(v.span().start, what)
     }
 
-    fn want(&self, v: &Spanned<DeValue<'_>>, expected: &str) -> String {
+    /// A problem at a byte offset, prefixed with the key.
+    fn err_at(&self, at: usize, what: impl std::fmt::Display) -> Problem {
+        Problem {
+            file: self.name.to_string(),
+            line: line_of(self.text, at),
+            message: format!("{}: {what}", self.key),
+        }
+    }
+
+    fn want(&self, v: &Spanned<DeValue<'_>>, expected: &str) -> Problem {
         self.err(
             v,
             format!("expected {expected}, found {}", v.get_ref().type_str()),
         )
     }
 
-    fn string(&self, v: &Spanned<DeValue<'_>>) -> Result<String, String> {
+    fn string(&self, v: &Spanned<DeValue<'_>>) -> Result<String, Problem> {
         match v.get_ref() {
             DeValue::String(s) => Ok(s.to_string()),
             _ => Err(self.want(v, "a string")),
@@ -200,7 +247,7 @@ impl Ctx<'_> {
     }
 
     /// A list of strings; a single string counts as a list of one.
-    fn strings(&self, v: &Spanned<DeValue<'_>>) -> Result<Vec<(String, usize)>, String> {
+    fn strings(&self, v: &Spanned<DeValue<'_>>) -> Result<Vec<(String, usize)>, Problem> {
         match v.get_ref() {
             DeValue::String(s) => Ok(vec![(s.to_string(), v.span().start)]),
             DeValue::Array(items) => items
@@ -214,7 +261,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn int(&self, v: &Spanned<DeValue<'_>>, min: i128, max: i128) -> Result<i128, String> {
+    fn int(&self, v: &Spanned<DeValue<'_>>, min: i128, max: i128) -> Result<i128, Problem> {
         let DeValue::Integer(i) = v.get_ref() else {
             return Err(self.want(v, "a whole number"));
         };
@@ -224,13 +271,13 @@ impl Ctx<'_> {
         }
     }
 
-    fn bool(&self, v: &Spanned<DeValue<'_>>) -> Result<bool, String> {
+    fn bool(&self, v: &Spanned<DeValue<'_>>) -> Result<bool, Problem> {
         v.get_ref()
             .as_bool()
             .ok_or_else(|| self.want(v, "true or false"))
     }
 
-    fn duration(&self, v: &Spanned<DeValue<'_>>) -> Result<Duration, String> {
+    fn duration(&self, v: &Spanned<DeValue<'_>>) -> Result<Duration, Problem> {
         let text = match v.get_ref() {
             DeValue::String(s) => s.to_string(),
             // A bare number is seconds, as on the command line.
@@ -242,14 +289,9 @@ impl Ctx<'_> {
     }
 
     /// A path relative to the config file's folder; `-` (stdin/stdout) when `dash` allows it.
-    fn path_at(&self, s: &str, at: usize, dash: bool) -> Result<PathBuf, String> {
+    fn path_at(&self, s: &str, at: usize, dash: bool) -> Result<PathBuf, Problem> {
         if s.trim().is_empty() {
-            return Err(format!(
-                "{}:{}: {}: empty path",
-                self.name,
-                line_of(self.text, at),
-                self.key
-            ));
+            return Err(self.err_at(at, "empty path"));
         }
         if dash && s == "-" {
             return Ok(PathBuf::from("-"));
@@ -257,14 +299,14 @@ impl Ctx<'_> {
         Ok(self.base.join(s))
     }
 
-    fn path(&self, v: &Spanned<DeValue<'_>>, dash: bool) -> Result<PathBuf, String> {
+    fn path(&self, v: &Spanned<DeValue<'_>>, dash: bool) -> Result<PathBuf, Problem> {
         let s = self.string(v)?;
         self.path_at(&s, v.span().start, dash)
     }
 }
 
 /// Parses one known key into `cfg`; unknown keys are left to the caller.
-fn set_key(cfg: &mut FileConfig, c: &Ctx<'_>, v: &Spanned<DeValue<'_>>) -> Result<(), String> {
+fn set_key(cfg: &mut FileConfig, c: &Ctx<'_>, v: &Spanned<DeValue<'_>>) -> Result<(), Problem> {
     let u32max = i128::from(u32::MAX);
     match c.key {
         "targets" => {
@@ -295,8 +337,7 @@ fn set_key(cfg: &mut FileConfig, c: &Ctx<'_>, v: &Spanned<DeValue<'_>>) -> Resul
         "dns_servers" => {
             let mut out = Vec::new();
             for (s, at) in c.strings(v)? {
-                crate::resolve::parse_dns_server(&s)
-                    .map_err(|e| format!("{}:{}: dns_servers: {e}", c.name, line_of(c.text, at)))?;
+                crate::resolve::parse_dns_server(&s).map_err(|e| c.err_at(at, e))?;
                 out.push(s);
             }
             cfg.dns_servers = Some(out);
@@ -304,8 +345,7 @@ fn set_key(cfg: &mut FileConfig, c: &Ctx<'_>, v: &Spanned<DeValue<'_>>) -> Resul
         "resolve" => {
             let mut out = Vec::new();
             for (s, at) in c.strings(v)? {
-                crate::resolve::parse_pin(&s)
-                    .map_err(|e| format!("{}:{}: resolve: {e}", c.name, line_of(c.text, at)))?;
+                crate::resolve::parse_pin(&s).map_err(|e| c.err_at(at, e))?;
                 out.push(s);
             }
             cfg.resolve = Some(out);
@@ -323,8 +363,13 @@ fn set_key(cfg: &mut FileConfig, c: &Ctx<'_>, v: &Spanned<DeValue<'_>>) -> Resul
         "baseline" => cfg.baseline = Some(c.path(v, false)?),
         "fail_on" => {
             let s = c.string(v)?;
-            FailOn::parse(&s).map_err(|e| c.err(v, e))?;
-            cfg.fail_on = Some(s);
+            let f = FailOn::from_str(s.trim(), true).map_err(|_| {
+                c.err(
+                    v,
+                    format!("--fail-on {s:?} is not one of ok, info, warn, fail, new, never"),
+                )
+            })?;
+            cfg.fail_on = Some(f);
         }
         "quiet" => cfg.quiet = Some(c.bool(v)?),
         _ => {}
@@ -411,7 +456,7 @@ pub fn from_default(scan_matches: &clap::ArgMatches) -> impl Fn(&str) -> bool + 
 }
 
 /// Fills `args` from the file where `from_default(arg id)` says the flag was not given (arg ids
-/// are the `ScanArgs` field names). `metrics` and `baseline` wait for their `ScanArgs` fields.
+/// are the field names of `ScanArgs` and of its flattened `OutputArgs`).
 pub fn apply(file: &FileConfig, args: &mut ScanArgs, from_default: impl Fn(&str) -> bool) {
     // What to scan is one decision: targets or inventories given elsewhere replace both.
     if from_default("targets") && from_default("inventory") {
@@ -460,7 +505,18 @@ pub fn apply(file: &FileConfig, args: &mut ScanArgs, from_default: impl Fn(&str)
         fail_on,
         quiet,
     );
-    fill_some!(ca_bundle, csv, jsonl, html, metrics, baseline);
+    fill_some!(ca_bundle, baseline);
+    // The output flags live in the flattened `OutputArgs` (arg ids are still the field names).
+    macro_rules! fill_out {
+        ($($field:ident),* $(,)?) => {$(
+            if let Some(v) = &file.$field {
+                if from_default(stringify!($field)) {
+                    args.out.$field = Some(v.clone());
+                }
+            }
+        )*};
+    }
+    fill_out!(csv, jsonl, html, metrics);
 }
 
 #[cfg(test)]
@@ -468,7 +524,7 @@ mod tests {
     use super::*;
 
     fn p(text: &str) -> Result<FileConfig, String> {
-        parse(text, "rdpsweep.toml", Path::new("/etc/rdpsweep"))
+        parse(text, "rdpsweep.toml", Path::new("/etc/rdpsweep")).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! diagnosed rows out to the sinks, and drains cleanly on Ctrl-C / SIGTERM.
 //!
 //! It is generic over the target type and the probe function so it can be tested with
-//! in-process fakes; `run.rs` plugs in the real inventory and prober. Memory is bounded by
+//! in-process fakes; `cmd/scan.rs` plugs in the real inventory and prober. Memory is bounded by
 //! `concurrency` (permits) and the channel capacities, never by the number of targets.
 
 use std::collections::{HashMap, HashSet};

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    rdpsweep::run::main()
+    rdpsweep::cmd::main()
 }

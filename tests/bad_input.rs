@@ -353,6 +353,28 @@ fn table() -> Vec<Case> {
             Exit2,
             &["only one of", "stdout"],
         ),
+        // Two outputs naming one file: the later commit would silently replace the other.
+        case(
+            "--csv and --jsonl on one file",
+            vec![],
+            &["127.92.0.9", "--csv", "{d}/r.out", "--jsonl", "{d}/r.out"],
+            Exit2,
+            &["--csv", "--jsonl", "r.out", "own file"],
+        ),
+        case(
+            "--csv and --html on one file spelled twice",
+            vec![],
+            &["127.92.0.9", "--csv", "{d}/r.out", "--html", "{d}/./r.out"],
+            Exit2,
+            &["--csv", "--html", "r.out"],
+        ),
+        case(
+            "--csv to stdout and --jsonl to /dev/stdout",
+            vec![],
+            &["127.92.0.9", "--csv", "-", "--jsonl", "/dev/stdout"],
+            Exit2,
+            &["--jsonl", "--csv", "stdout"],
+        ),
         // --ca-bundle.
         case(
             "--ca-bundle missing",
@@ -511,6 +533,53 @@ fn owner_column_of_a_bom_csv_is_passed_through() {
     let row = r.records().next().expect("row").expect("record");
     let owner = headers.iter().position(|h| h == "owner").expect("owner");
     assert_eq!(&row[owner], "ops");
+}
+
+/// A symlink and the file it points at are one output, whatever the spelling; `report` checks
+/// its outputs the same way as `scan`.
+#[test]
+fn outputs_through_a_symlink_to_one_file_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("2026-12-03.csv"), b"old report\n").expect("write");
+    std::os::unix::fs::symlink("2026-12-03.csv", d.join("latest.csv")).expect("symlink");
+    std::fs::write(d.join("scan.jsonl"), b"").expect("write");
+    let real = d.join("2026-12-03.csv");
+    let link = d.join("latest.csv");
+    let scan = Command::new(BIN)
+        .args(["scan", "127.92.0.9", "--csv"])
+        .arg(&link)
+        .arg("--metrics")
+        .arg(&real)
+        .stdin(Stdio::null())
+        .output()
+        .expect("scan");
+    let from = d.join("scan.jsonl");
+    let report = Command::new(BIN)
+        .args(["report", "--from"])
+        .arg(&from)
+        .arg("--html")
+        .arg(&real)
+        .arg("--jsonl")
+        .arg(&link)
+        .stdin(Stdio::null())
+        .output()
+        .expect("report");
+    for (what, out, flags) in [
+        ("scan", scan, ["--csv", "--metrics"]),
+        ("report", report, ["--jsonl", "--html"]),
+    ] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        for f in flags {
+            assert!(stderr.contains(f), "{what}: names {f}: {stderr}");
+        }
+    }
+    // Neither run touched the file.
+    assert_eq!(
+        std::fs::read(d.join("2026-12-03.csv")).expect("read"),
+        b"old report\n"
+    );
 }
 
 /// Rows for flags the integrator adds (`--config`, `--baseline`): run once `scan --help` lists

@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
-use rdpsweep::cli::{Cli, Command as Sub, Depth, ScanArgs};
-use rdpsweep::configfile::{self, FileConfig, KEYS};
+use rdpsweep::cli::{Cli, Command as Sub, Depth, FailOn, ScanArgs};
+use rdpsweep::configfile::{self, ConfigFileError, FileConfig, KEYS};
 
 /// Every key set to a value that differs from the built-in default.
 const FULL: &str = r#"
@@ -48,7 +48,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 fn load_text(text: &str) -> Result<FileConfig, String> {
     let dir = tempfile::tempdir().unwrap();
-    configfile::load(&write(dir.path(), "rdpsweep.toml", text))
+    configfile::load(&write(dir.path(), "rdpsweep.toml", text)).map_err(|e| e.to_string())
 }
 
 fn err(text: &str) -> String {
@@ -102,7 +102,7 @@ fn every_key_loads_with_paths_next_to_the_file() {
         Some(PathBuf::from("/var/lib/node_exporter/rdpsweep.prom"))
     );
     assert_eq!(c.baseline, Some(base.join("out/previous.jsonl")));
-    assert_eq!(c.fail_on.as_deref(), Some("new"));
+    assert_eq!(c.fail_on, Some(FailOn::New));
     assert_eq!(c.quiet, Some(true));
     // Every documented key appears in the sample, so the sample is the reference.
     for k in KEYS {
@@ -215,6 +215,18 @@ fn all_mistakes_are_reported_at_once_in_file_order() {
     assert!(lines[0].contains(":1: unknown key \"zzz\""), "{e}");
     assert!(lines[1].contains(":2: rate:"), "{e}");
     assert!(lines[2].contains(":3: port:"), "{e}");
+    // The same as typed problems a caller can match on.
+    let parsed = configfile::parse(
+        "zzz = 1\nrate = \"x\"\nport = 70000\n",
+        "c.toml",
+        Path::new("/"),
+    );
+    let Err(ConfigFileError::Invalid(problems)) = parsed else {
+        panic!("expected Invalid, got {parsed:?}");
+    };
+    let at: Vec<(&str, usize)> = problems.iter().map(|p| (p.file.as_str(), p.line)).collect();
+    assert_eq!(at, [("c.toml", 1), ("c.toml", 2), ("c.toml", 3)]);
+    assert!(problems[2].message.starts_with("port: "), "{problems:?}");
 }
 
 #[test]
@@ -231,13 +243,18 @@ fn toml_syntax_errors_name_the_line() {
 fn unreadable_files_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let e = configfile::load(&dir.path().join("missing.toml")).unwrap_err();
-    assert!(e.contains("missing.toml"), "{e}");
+    assert!(matches!(e, ConfigFileError::Read { .. }), "{e}");
+    assert!(e.to_string().contains("missing.toml"), "{e}");
     let p = dir.path().join("latin1.toml");
     std::fs::write(&p, b"csv = \"caf\xe9.csv\"\n").unwrap();
-    assert!(configfile::load(&p).unwrap_err().contains("not UTF-8"));
+    let e = configfile::load(&p).unwrap_err();
+    assert!(matches!(e, ConfigFileError::NotUtf8 { .. }), "{e}");
+    assert!(e.to_string().contains("not UTF-8"), "{e}");
     let p = dir.path().join("huge.toml");
     std::fs::write(&p, vec![b'#'; 2 * 1024 * 1024]).unwrap();
-    assert!(configfile::load(&p).unwrap_err().contains("larger than"));
+    let e = configfile::load(&p).unwrap_err();
+    assert!(matches!(e, ConfigFileError::TooLarge { .. }), "{e}");
+    assert!(e.to_string().contains("larger than"), "{e}");
     // A folder is not a config file.
     assert!(configfile::load(dir.path()).is_err());
 }
@@ -321,8 +338,8 @@ fn file_beats_defaults_and_flags_beat_the_file() {
     assert_eq!(a.port, 3390);
     assert!(a.quiet);
     assert_eq!(a.depth, Depth::Quick);
-    assert_eq!(a.csv, Some(PathBuf::from("/cfg/r.csv")));
-    assert_eq!(a.fail_on, "warn");
+    assert_eq!(a.out.csv, Some(PathBuf::from("/cfg/r.csv")));
+    assert_eq!(a.fail_on, FailOn::Warn);
     assert_eq!(a.connect_timeout, Duration::from_secs(9));
     // Untouched keys keep clap's defaults.
     assert_eq!(a.concurrency, 256);
@@ -351,8 +368,8 @@ fn file_beats_defaults_and_flags_beat_the_file() {
     assert_eq!(a.connect_timeout, Duration::from_secs(3));
     assert_eq!(a.rate, 9);
     assert_eq!(a.depth, Depth::Deep);
-    assert_eq!(a.csv, Some(PathBuf::from("flag.csv")));
-    assert_eq!(a.fail_on, "fail");
+    assert_eq!(a.out.csv, Some(PathBuf::from("flag.csv")));
+    assert_eq!(a.fail_on, FailOn::Fail);
     // Not given on the command line: still from the file.
     assert!(a.quiet);
 }

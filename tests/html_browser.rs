@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chromium::{Browser, file_url};
-use rdpsweep::config::Output;
 use rdpsweep::diagnose::{Policy, report};
 use rdpsweep::engine::RowWriter;
 use rdpsweep::model::*;
 use rdpsweep::rdp::x224::Protocols;
+use rdpsweep::report::Output;
 use rdpsweep::report::Summary;
 use rdpsweep::report::baseline::{self, Baseline, Change};
 use rdpsweep::report::html::{HtmlSink, render};

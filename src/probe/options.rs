@@ -1,6 +1,6 @@
 //! What the probe needs to know, and nothing else: depth, timeouts, the per-address budget and
 //! the global connection rate. Built once from the scan configuration
-//! (`ScanConfig::probe_options`), so the probe never sees flags, files or output settings.
+//! (the `probe` group of `ScanConfig`), so the probe never sees flags, files or output settings.
 
 use std::time::Duration;
 

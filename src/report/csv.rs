@@ -8,10 +8,10 @@
 use std::io;
 
 use super::{Dest, Sink, Summary, csv_cell};
-use crate::config::Output;
 use crate::model::{HostReport, layer_label};
 use crate::rdp::mcs::{encryption_level_name, encryption_method_name, rdp_version_name};
 use crate::rdp::x224::{FailureCode, NegRspFlags, neg_flag_names};
+use crate::report::Output;
 
 pub const COLUMNS: &[&str] = &[
     "host",

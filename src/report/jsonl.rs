@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use super::{Dest, Sink, Summary};
-use crate::config::Output;
 use crate::model::HostReport;
+use crate::report::Output;
 
 pub struct JsonlSink {
     w: Dest,
@@ -70,8 +70,30 @@ impl Sink for JsonlSink {
     }
 }
 
+/// A saved scan that could not be read back; each message names the file (and line).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{}: {source}", path.display())]
+    Open {
+        path: std::path::PathBuf,
+        source: io::Error,
+    },
+    #[error("{}:{line}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        line: u64,
+        source: io::Error,
+    },
+    #[error("{}:{line}: not an rdpsweep JSON Lines record: {source}", path.display())]
+    Record {
+        path: std::path::PathBuf,
+        line: u64,
+        source: serde_json::Error,
+    },
+}
+
 /// Read a JSON Lines file written by this sink; errors name the line.
-pub fn read_reports(path: &std::path::Path) -> Result<Vec<HostReport>, String> {
+pub fn read_reports(path: &std::path::Path) -> Result<Vec<HostReport>, ReadError> {
     let mut out = Vec::new();
     for_each_report(path, |r| out.push(r))?;
     Ok(out)
@@ -83,9 +105,12 @@ pub fn read_reports(path: &std::path::Path) -> Result<Vec<HostReport>, String> {
 pub fn for_each_report(
     path: &std::path::Path,
     mut f: impl FnMut(HostReport),
-) -> Result<u64, String> {
+) -> Result<u64, ReadError> {
     use std::io::BufRead;
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = std::fs::File::open(path).map_err(|source| ReadError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
     let mut line = String::new();
     let mut n = 0u64;
@@ -95,18 +120,21 @@ pub fn for_each_report(
         lineno += 1;
         let read = reader
             .read_line(&mut line)
-            .map_err(|e| format!("{}:{lineno}: {e}", path.display()))?;
+            .map_err(|source| ReadError::Read {
+                path: path.to_path_buf(),
+                line: lineno,
+                source,
+            })?;
         if read == 0 {
             return Ok(n);
         }
         if line.trim().is_empty() {
             continue;
         }
-        let r: HostReport = serde_json::from_str(&line).map_err(|e| {
-            format!(
-                "{}:{lineno}: not an rdpsweep JSON Lines record: {e}",
-                path.display()
-            )
+        let r: HostReport = serde_json::from_str(&line).map_err(|source| ReadError::Record {
+            path: path.to_path_buf(),
+            line: lineno,
+            source,
         })?;
         n += 1;
         f(r);
@@ -257,8 +285,10 @@ mod tests {
         text.extend_from_slice(b"{\"not\": \"a report\"}\n");
         std::fs::write(&path, &text).unwrap();
         let e = for_each_report(&path, |_| {}).unwrap_err();
-        assert!(e.contains("scan.jsonl:5:"), "{e}");
+        assert!(matches!(e, ReadError::Record { line: 5, .. }), "{e}");
+        assert!(e.to_string().contains("scan.jsonl:5:"), "{e}");
         let missing = for_each_report(&dir.path().join("none.jsonl"), |_| {}).unwrap_err();
-        assert!(missing.contains("none.jsonl"), "{missing}");
+        assert!(matches!(missing, ReadError::Open { .. }), "{missing}");
+        assert!(missing.to_string().contains("none.jsonl"), "{missing}");
     }
 }

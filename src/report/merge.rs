@@ -27,10 +27,19 @@ pub fn row_key(r: &HostReport) -> RowKey {
     )
 }
 
+/// Why `merge` produced nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("merge: name at least one JSON Lines file")]
+    NoInputs,
+    #[error(transparent)]
+    Read(#[from] super::jsonl::ReadError),
+}
+
 /// Reads every file (JSON Lines written by `--jsonl`) and merges them; errors name file:line.
-pub fn merge(inputs: &[PathBuf]) -> Result<Vec<HostReport>, String> {
+pub fn merge(inputs: &[PathBuf]) -> Result<Vec<HostReport>, MergeError> {
     if inputs.is_empty() {
-        return Err("merge: name at least one JSON Lines file".into());
+        return Err(MergeError::NoInputs);
     }
     let mut all = Vec::new();
     for p in inputs {

@@ -24,8 +24,8 @@ use std::io::{self, Write};
 
 use super::{Dest, Sink, Summary};
 use crate::clock::unix_of;
-use crate::config::Output;
 use crate::model::{FindingCode, HostReport, Severity, TcpStatus};
+use crate::report::Output;
 
 /// What the metrics need from one row (the sink keeps only this).
 #[derive(Debug, Clone)]

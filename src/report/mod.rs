@@ -12,11 +12,37 @@ pub mod merge;
 pub mod metrics;
 
 use std::io;
+use std::path::{Path, PathBuf};
 
-use crate::config::Output;
 use crate::model::HostReport;
 
 pub use dest::{AtomicFile, Dest};
+
+/// Where a report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Output {
+    /// `-` means stdout, as for every output flag.
+    pub fn from_path(p: &Path) -> Output {
+        if p.as_os_str() == "-" {
+            Output::Stdout
+        } else {
+            Output::File(p.to_path_buf())
+        }
+    }
+
+    /// How messages name it.
+    pub fn name(&self) -> String {
+        match self {
+            Output::Stdout => "stdout".to_string(),
+            Output::File(p) => p.display().to_string(),
+        }
+    }
+}
 
 /// Scan-wide facts a sink may need when finishing (the HTML header, metrics).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]

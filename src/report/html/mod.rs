@@ -43,9 +43,9 @@ use std::io;
 use super::csv::unix_of;
 use super::{Dest, Sink, Summary};
 use crate::clock::Timestamp;
-use crate::config::Output;
 use crate::diagnose::days_left;
 use crate::model::HostReport;
+use crate::report::Output;
 
 /// Longest value shown for one field: a hostile server cannot bloat the report without bound.
 const MAX_VALUE: usize = 2_000;
