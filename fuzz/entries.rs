@@ -20,6 +20,13 @@ pub fn tls_legacy(data: &[u8]) {
     rdpsweep::tls::legacy::fuzz_legacy(data);
 }
 
+/// The legacy flight reader under record fragmentation: the input's handshake bytes re-split
+/// into records of every size; one-shot and incremental parses must agree, the work stay
+/// linear, and the outcome not change except at the record cap.
+pub fn tls_reframe(data: &[u8]) {
+    rdpsweep::tls::legacy::fuzz_reframed(data);
+}
+
 /// Certificate facts from arbitrary DER. The first two bytes (big-endian) say where to split the
 /// rest into leaf and second certificate (0 or past the end: leaf only); the second one is also
 /// tried as a trust anchor, so the chain verifier walks a real path.

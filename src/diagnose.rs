@@ -74,7 +74,7 @@ pub fn diagnose(r: &ProbeRecord, now_unix: i64, policy: &Policy) -> Vec<Finding>
     }
     rdp_findings(r, &mut acc);
     if let Some(tls) = &r.tls {
-        tls_findings(tls, &mut acc);
+        tls_findings(tls, r.cert.is_some(), &mut acc);
     }
     if let Some(cert) = &r.cert {
         cert_findings(cert, now_unix, policy, &mut acc);
@@ -292,12 +292,22 @@ fn rdp_findings(r: &ProbeRecord, acc: &mut Acc) {
     }
 }
 
-fn tls_findings(t: &TlsOutcome, acc: &mut Acc) {
+fn tls_findings(t: &TlsOutcome, has_cert: bool, acc: &mut Acc) {
     let err = t.error.clone().unwrap_or_default();
     match t.status {
         TlsStatus::Ok | TlsStatus::LegacyHello => {
             let v = t.version.as_deref().unwrap_or("");
-            if matches!(v, "TLSv1.0" | "TLSv1.1" | "SSLv3") {
+            // A TLS <= 1.2 flight shows its certificate in plaintext: none read means none sent.
+            // (TLS 1.3 encrypts it, so its absence from the legacy hello means nothing.)
+            if t.status == TlsStatus::LegacyHello && v != "TLSv1.3" && !has_cert {
+                acc.add(
+                    C::TlsNoCertificate,
+                    with_error(&format!("{v} flight"), &err),
+                );
+            }
+            if v == "TLSv1.3" {
+                // Modern suites only: nothing legacy to report, whichever path read it.
+            } else if matches!(v, "TLSv1.0" | "TLSv1.1" | "SSLv3") {
                 acc.add(
                     C::TlsLegacyOnly,
                     format!("best version offered by the server: {v}"),
@@ -797,5 +807,53 @@ mod tests {
         let f = diagnose(&r, 0, &Policy::default());
         assert_eq!(f[0].code, C::Ok);
         assert_eq!(f[1].code, C::NlaRequired);
+    }
+
+    fn legacy_hello(version: &str, cipher: &str) -> TlsOutcome {
+        TlsOutcome {
+            status: TlsStatus::LegacyHello,
+            version: Some(version.into()),
+            cipher: Some(cipher.into()),
+            alert: None,
+            via: "legacy-hello".into(),
+            versions: vec![],
+            error: Some("rustls: closed".into()),
+            legacy: true,
+        }
+    }
+
+    #[test]
+    fn legacy_flight_without_a_certificate() {
+        let mut r = base("h");
+        r.tls = Some(legacy_hello("TLSv1.2", "TLS_RSA_WITH_AES_128_CBC_SHA"));
+        let c = codes(&r);
+        assert_eq!(c[0], C::TlsNoCertificate, "{c:?}");
+        // With the certificate read, the same flight is only the legacy-suites note.
+        r.cert = Some(CertFacts {
+            not_after_unix: i64::MAX,
+            key: "RSA-2048".into(),
+            key_bits: 2048,
+            sig_alg: "sha256WithRSAEncryption".into(),
+            ..Default::default()
+        });
+        let c = codes(&r);
+        assert!(!c.contains(&C::TlsNoCertificate), "{c:?}");
+        assert!(c.contains(&C::TlsLegacySuites), "{c:?}");
+        // TLS 1.0 without a certificate: both failures, the missing certificate first.
+        r.cert = None;
+        r.tls = Some(legacy_hello("TLSv1.0", "TLS_RSA_WITH_AES_128_CBC_SHA"));
+        let c = codes(&r);
+        assert_eq!(c[..2], [C::TlsNoCertificate, C::TlsLegacyOnly], "{c:?}");
+    }
+
+    #[test]
+    fn tls13_is_never_legacy_suites() {
+        let mut r = base("h");
+        // A saved record from before the probe stopped reporting this as a legacy hello.
+        r.tls = Some(legacy_hello("TLSv1.3", "TLS_AES_128_GCM_SHA256"));
+        let c = codes(&r);
+        assert!(!c.contains(&C::TlsLegacySuites), "{c:?}");
+        // TLS 1.3 encrypts the certificate: not reading it is no finding.
+        assert!(!c.contains(&C::TlsNoCertificate), "{c:?}");
     }
 }

@@ -199,7 +199,58 @@ fn tls_seeds() -> Vec<Vec<u8>> {
         vec![0x16 - 1, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28],
         // A record header announcing 16 KiB of handshake, nothing after it.
         vec![0x16, 0x03, 0x03, 0x40, 0x00],
+        // No certificate: an empty Certificate message; ServerHello then ChangeCipherSpec.
+        legacy::server_flight(TlsVersion::TLS12, 0x002F, &[]),
+        {
+            let f = legacy::server_flight(TlsVersion::TLS12, 0x002F, &[]);
+            let sh = 4 + usize::from(u16::from_be_bytes([f[7], f[8]]));
+            let mut v = vec![0x16, 0x03, 0x03, 0x00, sh as u8];
+            v.extend_from_slice(&f[5..5 + sh]);
+            v.extend_from_slice(&[0x14, 0x03, 0x03, 0x00, 0x01, 0x01]);
+            v
+        },
+        // TLS 1.3 ServerHello (supported_versions 0x0304).
+        legacy::server_flight(TlsVersion::TLS13, 0x1301, &[]),
+        // Warning alerts (unrecognized_name) ahead of a flight, and in 1-byte records.
+        {
+            let mut v = [0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x70].repeat(5);
+            v.extend(legacy::server_flight(
+                TlsVersion::TLS12,
+                0x002F,
+                &[vec![0xC3]],
+            ));
+            v
+        },
+        reframe_handshake(
+            &legacy::server_flight(TlsVersion::TLS12, 0x002F, &[vec![0x30; 40]]),
+            1,
+        ),
     ]
+}
+
+/// The record-fragmenting mutation: handshake records' bytes (up to the first record of
+/// another type or the first unparsable header) re-split into records of `size`; the rest kept.
+fn reframe_handshake(v: &[u8], size: usize) -> Vec<u8> {
+    let mut hs = Vec::new();
+    let mut pos = 0;
+    let mut version = [3, 3];
+    while let Some(h) = v.get(pos..pos + 5) {
+        let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
+        if h[0] != 0x16 || pos + 5 + len > v.len() {
+            break;
+        }
+        version = [h[1], h[2]];
+        hs.extend_from_slice(&v[pos + 5..pos + 5 + len]);
+        pos += 5 + len;
+    }
+    let mut out = Vec::new();
+    for chunk in hs.chunks(size.max(1)) {
+        out.extend_from_slice(&[0x16, version[0], version[1]]);
+        out.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out.extend_from_slice(&v[pos..]);
+    out
 }
 
 fn read_fixture(rel: &str) -> Vec<u8> {
@@ -297,6 +348,14 @@ const TARGETS: &[Target] = &[
         max_len: 8192,
     },
     Target {
+        name: "tls_reframe",
+        entry: entries::tls_reframe,
+        seeds: tls_seeds,
+        text: false,
+        // Every record size up to 96 is tried per input: keep inputs to flight-sized.
+        max_len: 4096,
+    },
+    Target {
         name: "cert",
         entry: entries::cert,
         seeds: cert_seeds,
@@ -387,6 +446,12 @@ fn mutate(rng: &mut StdRng, pool: &[Vec<u8>], t: &Target) -> Vec<u8> {
     let mut v = pool[rng.random_range(0..pool.len())].clone();
     let rounds = 1 + rng.random_range(0..8u32);
     for _ in 0..rounds {
+        if t.name.starts_with("tls") && rng.random_ratio(1, 6) {
+            // Same bytes, other record boundaries: 1..=64, weighted to the tiny sizes.
+            let size = 1 + rng.random_range(0..64usize) % (1 + rng.random_range(0..64usize));
+            v = reframe_handshake(&v, size);
+            continue;
+        }
         if v.is_empty() {
             v.push(rng.random());
             continue;
@@ -584,6 +649,11 @@ fn fuzz_rdp() {
 #[test]
 fn fuzz_tls_legacy() {
     fuzz("tls_legacy");
+}
+
+#[test]
+fn fuzz_tls_reframe() {
+    fuzz("tls_reframe");
 }
 
 #[test]

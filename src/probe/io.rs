@@ -30,17 +30,27 @@ pub enum ReadEnd<T> {
 
 /// Read until `parse` says Done, the cap is reached, the peer closes, or the deadline passes.
 /// Reads only what the parser asks for, so bytes after the message stay in the socket.
+///
+/// `parse` sees the whole buffer each time, which only grows; a stateful (incremental) parser
+/// may keep its place between calls. The deadline is checked before every read: a socket that
+/// always has a byte ready would otherwise win every race against the timer.
 pub async fn read_parsed<S, T>(
     s: &mut S,
     buf: &mut Vec<u8>,
     cap: usize,
     deadline: Instant,
-    parse: impl Fn(&[u8]) -> Parse<T>,
+    mut parse: impl FnMut(&[u8]) -> Parse<T>,
 ) -> ReadEnd<T>
 where
     S: AsyncRead + Unpin,
 {
     loop {
+        // Yield to the scheduler now and then even when every read is ready at once, so that
+        // other hosts, the signal handler and the timers keep running.
+        tokio::task::consume_budget().await;
+        if Instant::now() >= deadline {
+            return ReadEnd::Timeout { got: buf.len() };
+        }
         let need = match parse(buf) {
             Parse::Done(t) => return ReadEnd::Done(t),
             Parse::Incomplete { need } => need,
@@ -84,4 +94,88 @@ const MAX_READ: usize = 4096;
 /// The earlier of a phase timeout and the host deadline.
 pub fn phase_deadline(timeout: std::time::Duration, host_deadline: Instant) -> Instant {
     (Instant::now() + timeout).min(host_deadline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+    use tokio::io::ReadBuf;
+
+    /// A peer with one byte always ready and no cooperative budget of its own: the worst case
+    /// of a server flooding tiny records faster than they are parsed.
+    struct AlwaysReady;
+
+    impl AsyncRead for AlwaysReady {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if buf.remaining() > 0 {
+                buf.put_slice(&[0x15]);
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Never done, and asks for one byte more each time.
+    fn endless(b: &[u8]) -> Parse<()> {
+        Parse::Incomplete { need: b.len() + 1 }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn deadline_fires_although_every_read_is_ready() {
+        let t0 = Instant::now();
+        let deadline = t0 + Duration::from_millis(200);
+        // Another task on the same (single) thread: it can only run if read_parsed yields.
+        let ran_at = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let flag = ran_at.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if let Ok(mut g) = flag.lock() {
+                *g = Some(Instant::now());
+            }
+        });
+        let mut buf = Vec::new();
+        let end = read_parsed(&mut AlwaysReady, &mut buf, usize::MAX, deadline, endless).await;
+        let took = t0.elapsed();
+        assert!(matches!(end, ReadEnd::Timeout { got } if got == buf.len() && got > 0));
+        assert!(took < Duration::from_millis(1500), "took {took:?}");
+        let ran = ran_at.lock().ok().and_then(|g| *g);
+        assert!(
+            ran.is_some_and(|at| at < deadline),
+            "the other task ran during the flood: {ran:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn stateful_parser_sees_a_growing_buffer() {
+        // The incremental contract: each call's buffer starts with the previous one.
+        let data: Vec<u8> = (0u8..=200).collect();
+        let mut seen: Vec<u8> = Vec::new();
+        let mut buf = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let end = read_parsed(&mut &data[..], &mut buf, 4096, deadline, |b: &[u8]| {
+            assert!(b.starts_with(&seen), "buffer rewritten");
+            seen = b.to_vec();
+            if b.len() >= 150 {
+                Parse::Done(b.len())
+            } else {
+                Parse::Incomplete { need: b.len() + 7 }
+            }
+        })
+        .await;
+        assert!(matches!(end, ReadEnd::Done(n) if n >= 150));
+    }
+
+    #[tokio::test]
+    async fn passed_deadline_reads_nothing() {
+        let mut buf = Vec::new();
+        let end = read_parsed(&mut AlwaysReady, &mut buf, 64, Instant::now(), endless).await;
+        assert!(matches!(end, ReadEnd::Timeout { got: 0 }));
+        assert!(buf.is_empty());
+    }
 }

@@ -111,17 +111,45 @@ pub async fn tls_phase(ctx: &mut HostCtx<'_>, stream: TcpStream) -> TlsPhase {
                 && let Some(legacy) =
                     legacy_hello(ctx, FIRST_REQUEST, TlsVersion::TLS10, TlsVersion::TLS12).await
             {
+                let suite = |id: u16| {
+                    crate::tls::suites::suite_name(id)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("0x{id:04X}"))
+                };
                 match legacy {
+                    // TLS 1.3 (or newer) to a hello offering at most 1.2: not the legacy server
+                    // the fallback is for, and no client accepts it. rustls' failure stands.
+                    FlightOutcome::Hello(flight) if flight.version > TlsVersion::TLS12 => {
+                        let v = flight.version.name();
+                        let c = suite(flight.cipher);
+                        o.error = Some(join_error(
+                            o.error.take(),
+                            format!(
+                                "the TLS 1.0-1.2 legacy hello was answered with {v} ({c}), \
+                                 a version it did not offer"
+                            ),
+                        ));
+                        o.version = Some(v);
+                        o.cipher = Some(c);
+                    }
                     FlightOutcome::Hello(flight) => {
                         let mut lo = outcome(TlsStatus::LegacyHello, "legacy-hello");
                         lo.version = Some(flight.version.name().to_string());
-                        lo.cipher = Some(
-                            crate::tls::suites::suite_name(flight.cipher)
-                                .map(str::to_string)
-                                .unwrap_or_else(|| format!("0x{:04X}", flight.cipher)),
-                        );
+                        lo.cipher = Some(suite(flight.cipher));
                         lo.legacy = true;
                         lo.error = Some(format!("rustls: {}", describe(&f)));
+                        if flight.certificates.is_empty() {
+                            // diagnose reads the missing certificate from `cert`; this says how.
+                            let how = if flight.certificate_message {
+                                "an empty Certificate message"
+                            } else {
+                                "no Certificate message"
+                            };
+                            lo.error = Some(join_error(
+                                lo.error.take(),
+                                format!("the server presented no certificate ({how})"),
+                            ));
+                        }
                         return TlsPhase {
                             outcome: lo,
                             chain: flight.certificates,
@@ -131,6 +159,12 @@ pub async fn tls_phase(ctx: &mut HostCtx<'_>, stream: TcpStream) -> TlsPhase {
                     // The broad hello was refused too: report the server's own alert.
                     FlightOutcome::Alert { description, .. } if o.status != TlsStatus::Alert => {
                         o.error = Some(format!("legacy hello answered with alert {description}"));
+                    }
+                    FlightOutcome::Malformed(why) => {
+                        o.error = Some(join_error(
+                            o.error.take(),
+                            format!("legacy hello: malformed flight ({why})"),
+                        ));
                     }
                     _ => {}
                 }
@@ -242,6 +276,14 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FirstBytes<S> {
     }
 }
 
+/// `a; b`, or just `b` when there is no `a`.
+fn join_error(a: Option<String>, b: String) -> String {
+    match a {
+        Some(a) if !a.is_empty() => format!("{a}; {b}"),
+        _ => b,
+    }
+}
+
 fn describe(f: &TlsFailure) -> String {
     match f {
         TlsFailure::Alert(a) => format!("alert {a} {}", crate::tls::alert::alert_name(*a)),
@@ -276,13 +318,11 @@ pub async fn legacy_hello(
         return None;
     }
     let mut buf = Vec::with_capacity(4096);
-    match read_parsed(
-        &mut s,
-        &mut buf,
-        legacy::MAX_FLIGHT,
-        deadline,
-        legacy::parse_server_flight,
-    )
+    // Incremental: a flight in 1-byte records costs linear, not quadratic, time.
+    let mut reader = legacy::FlightReader::new();
+    match read_parsed(&mut s, &mut buf, legacy::MAX_FLIGHT, deadline, |b| {
+        reader.parse(b)
+    })
     .await
     {
         ReadEnd::Done(o) => Some(o),
