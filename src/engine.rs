@@ -58,8 +58,17 @@ pub enum EngineError {
     Input(String),
 }
 
-/// Cancellation: flips to true on the first interrupt.
-pub type Cancel = watch::Receiver<bool>;
+/// Cancellation: the number of interrupts so far. The first (1) stops starting hosts and gives
+/// those in flight the grace period; the second (2) stops them at once. Either way every
+/// finished row is written and every output published.
+pub type Cancel = watch::Receiver<u8>;
+
+/// The interrupt count that ends in-flight hosts without waiting for the grace period.
+pub const STOP_NOW: u8 = 2;
+
+/// How long (in 10 ms steps) the end of a scan waits for the target reader before leaving it
+/// behind: one that finished its input returns at once.
+const READER_WAIT_STEPS: u32 = 50;
 
 /// Run the scan. `targets` is read on a blocking thread (files, stdin) and may yield input
 /// errors; the first one stops the scan (finished hosts are still written).
@@ -125,8 +134,16 @@ where
         Err(_) => (0, None, true),
     };
 
-    // The reader may be blocked on a full channel: dropping rx_t above unblocks it.
-    let _ = tokio::task::spawn_blocking(move || reader.join()).await;
+    // A reader blocked on a full channel saw rx_t dropped above and returns. One blocked
+    // reading its input (`-i -` on a terminal or an open pipe) may never return: after an
+    // interrupt or a stop, leave it behind (process exit ends it) rather than wait for input.
+    for _ in 0..READER_WAIT_STEPS {
+        if reader.is_finished() {
+            let _ = reader.join();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let stats = tokio::task::spawn_blocking(move || writer.join())
         .await
         .ok()
@@ -172,7 +189,7 @@ where
     let mut set: JoinSet<()> = JoinSet::new();
     let mut targets_n = 0u64;
     let mut input_error = None;
-    let mut interrupted = *cancel.borrow();
+    let mut interrupted = *cancel.borrow() > 0;
 
     while !interrupted {
         // A fatal sink error (disk full...) closed the writer: scanning on would be for nothing.
@@ -211,25 +228,56 @@ where
         // Reap finished tasks so the set stays bounded by the permits.
         while set.try_join_next().is_some() {}
     }
-    interrupted = interrupted || *cancel.borrow();
+    interrupted = interrupted || *cancel.borrow() > 0;
     drop(rx_t);
 
-    if interrupted {
-        // Give in-flight hosts a moment to finish; whatever is still running is dropped unwritten.
-        let deadline = tokio::time::Instant::now() + grace;
+    // Every target has started (or the loop stopped): wait for the hosts in flight, but keep
+    // listening, since an interrupt now must still cut the wait short.
+    if !interrupted {
         loop {
-            match tokio::time::timeout_at(deadline, set.join_next()).await {
-                Ok(Some(_)) => continue,
-                Ok(None) => break,
-                Err(_) => {
-                    set.abort_all();
-                    while set.join_next().await.is_some() {}
+            tokio::select! {
+                joined = set.join_next() => if joined.is_none() { break },
+                changed = cancel.changed() => {
+                    if changed.is_err() {
+                        // The signal task is gone: no interrupt can come any more.
+                        while set.join_next().await.is_some() {}
+                    }
+                    interrupted = true;
                     break;
                 }
             }
         }
-    } else {
-        while set.join_next().await.is_some() {}
+    }
+    if interrupted {
+        // Give in-flight hosts the grace period (none after a second interrupt); whatever is
+        // still running then is dropped unwritten.
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            if *cancel.borrow() >= STOP_NOW {
+                set.abort_all();
+            }
+            tokio::select! {
+                joined = tokio::time::timeout_at(deadline, set.join_next()) => match joined {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => break,
+                    Err(_) => {
+                        set.abort_all();
+                        while set.join_next().await.is_some() {}
+                        break;
+                    }
+                },
+                // A second interrupt: abort at the top of the loop. An Err means the sender is
+                // gone; the grace deadline still ends the wait.
+                changed = cancel.changed() => if changed.is_err() {
+                    let _ = tokio::time::timeout_at(deadline, async {
+                        while set.join_next().await.is_some() {}
+                    }).await;
+                    set.abort_all();
+                    while set.join_next().await.is_some() {}
+                    break;
+                },
+            }
+        }
     }
     let _ = tx_r
         .send(WriterMsg::Done {
@@ -454,7 +502,7 @@ mod tests {
         let rows = Arc::new(Mutex::new(Vec::new()));
         let inflight = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let (_tx, rx) = watch::channel(false);
+        let (_tx, rx) = watch::channel(0u8);
         let targets = (0..500).map(|i| Ok::<_, String>(format!("h{i}")));
         let (inf, pk) = (inflight.clone(), peak.clone());
         let out = run(
@@ -490,7 +538,7 @@ mod tests {
     #[tokio::test]
     async fn input_error_stops_the_scan_but_keeps_finished_rows() {
         let rows = Arc::new(Mutex::new(Vec::new()));
-        let (_tx, rx) = watch::channel(false);
+        let (_tx, rx) = watch::channel(0u8);
         let targets = vec![
             Ok("a".to_string()),
             Ok("b".to_string()),
@@ -513,7 +561,7 @@ mod tests {
     #[tokio::test]
     async fn interrupt_writes_finished_hosts_and_stops_starting_new_ones() {
         let rows = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = watch::channel(false);
+        let (tx, rx) = watch::channel(0u8);
         let started = Arc::new(AtomicUsize::new(0));
         let st = started.clone();
         let targets = (0..10_000).map(|i| Ok::<_, String>(format!("h{i}")));
@@ -534,7 +582,7 @@ mod tests {
             rx,
         ));
         tokio::time::sleep(Duration::from_millis(100)).await;
-        tx.send(true).unwrap();
+        tx.send(1).unwrap();
         let out = handle.await.unwrap().unwrap();
         assert!(out.interrupted);
         assert!(out.targets < 10_000);

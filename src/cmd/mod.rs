@@ -123,9 +123,11 @@ fn print_summary(out: &Outcome) {
     );
 }
 
-/// First Ctrl-C / SIGTERM: stop starting hosts and drain. Second: exit at once.
-pub fn install_signal_handlers() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
+/// First Ctrl-C / SIGTERM: stop starting hosts and drain (the grace period). Second: stop the
+/// hosts in flight at once; the engine still writes and publishes every finished row, and a
+/// third signal (or a writer that cannot finish in [`LAST_WORDS`]) exits on the spot.
+pub fn install_signal_handlers() -> watch::Receiver<u8> {
+    let (tx, rx) = watch::channel(0u8);
     tokio::spawn(async move {
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -142,12 +144,22 @@ pub fn install_signal_handlers() -> watch::Receiver<bool> {
         };
         term = wait(&mut term).await;
         eprintln!("rdpsweep: interrupted; finishing in-flight hosts (interrupt again to quit now)");
-        let _ = tx.send(true);
-        let _ = wait(&mut term).await;
+        let _ = tx.send(1);
+        term = wait(&mut term).await;
+        eprintln!("rdpsweep: interrupted again; writing the finished hosts and stopping");
+        let _ = tx.send(crate::engine::STOP_NOW);
+        tokio::select! {
+            _ = wait(&mut term) => {}
+            _ = tokio::time::sleep(LAST_WORDS) => {}
+        }
         std::process::exit(i32::from(EXIT_INTERRUPTED));
     });
     rx
 }
+
+/// After a second signal, how long the finished rows may take to reach the outputs before the
+/// process exits regardless (a writer stuck on a dead NFS mount must not hold it forever).
+const LAST_WORDS: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A report output that could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -68,7 +68,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
 }
 
 /// Run a scan with a checked config. Errors are setup errors (exit 2).
-pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<bool>) -> Result<Outcome, ScanError> {
+pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<u8>) -> Result<Outcome, ScanError> {
     let inv = &cfg.inventory;
     // Validate every inventory line before the first packet, when the input can be read twice.
     let total = if inv.inventories.iter().any(|p| p.as_os_str() == "-") {
