@@ -104,7 +104,13 @@ impl RunCheck {
         }
         if let Some(n) = self.shards {
             let (mut untagged, mut other_split) = (0u64, BTreeSet::new());
-            for r in &judged {
+            // A row of another run proves nothing about this run's shards.
+            let this_run = |r: &&&HostReport| {
+                self.run_id
+                    .as_deref()
+                    .is_none_or(|want| r.run.as_ref().and_then(|t| t.id.as_deref()) == Some(want))
+            };
+            for r in judged.iter().filter(this_run) {
                 match r
                     .run
                     .as_ref()
