@@ -170,8 +170,9 @@ pub fn merge_checked(inputs: &[PathBuf], check: &RunCheck) -> Result<Vec<HostRep
             .collect();
         if !missing.is_empty() {
             problems.push(format!(
-                "missing shard{} {}: no input row comes from {} (its pod failed or has not \
-                 finished; a shard without targets writes no rows, so keep N below the target count)",
+                "missing shard{} {}: no row of this run comes from {} (a shard pod failed \
+                 or has not finished; a shard without targets writes no rows, so keep N well \
+                 below the number of targets)",
                 if missing.len() == 1 { "" } else { "s" },
                 missing.join(", "),
                 if missing.len() == 1 { "it" } else { "them" },
