@@ -344,6 +344,44 @@ mod tests {
     }
 
     #[test]
+    fn run_check_judges_this_runs_rows_and_skips_gone_ones() {
+        let tag = |id: Option<&str>, shard: &str| {
+            Some(crate::model::RunTag {
+                id: id.map(Into::into),
+                shard: Some(shard.into()),
+            })
+        };
+        let mut a = report("a", None, "2026-01-01T00:00:00Z", "ok");
+        a.run = tag(Some("r2"), "0/2");
+        let mut b = report("b", None, "2026-01-01T00:00:00Z", "ok");
+        b.run = tag(Some("r2"), "1/2");
+        // A baseline's `gone` row keeps the old run's tag: not this run's, and not judged.
+        let mut gone = report("c", None, "2025-12-31T00:00:00Z", "ok");
+        gone.run = tag(Some("r1"), "1/2");
+        gone.change = Some("gone".into());
+        let check = RunCheck {
+            run_id: Some("r2".into()),
+            shards: Some(2),
+        };
+        let mut seen = BTreeSet::new();
+        let p = std::path::Path::new("x.jsonl");
+        assert!(
+            check
+                .check_file(p, &[a.clone(), b.clone(), gone], &mut seen)
+                .is_empty()
+        );
+        assert_eq!(seen, BTreeSet::from([0, 1]));
+        // A stale row: named, and its shard not counted.
+        let mut stale = b.clone();
+        stale.run = tag(Some("r1"), "1/2");
+        let mut seen = BTreeSet::new();
+        let problems = check.check_file(p, &[a, stale], &mut seen);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("1 from run r1"), "{problems:?}");
+        assert_eq!(seen, BTreeSet::from([0]));
+    }
+
+    #[test]
     fn summary_spans_the_rows() {
         let rows = vec![
             report(
