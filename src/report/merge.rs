@@ -351,14 +351,14 @@ mod tests {
                 shard: Some(shard.into()),
             })
         };
-        let mut a = report("a", None, "2026-01-01T00:00:00Z", "ok");
+        let mut a = report("a", None, "2026-01-01T00:00:00Z", FindingCode::Ok);
         a.run = tag(Some("r2"), "0/2");
-        let mut b = report("b", None, "2026-01-01T00:00:00Z", "ok");
+        let mut b = report("b", None, "2026-01-01T00:00:00Z", FindingCode::Ok);
         b.run = tag(Some("r2"), "1/2");
         // A baseline's `gone` row keeps the old run's tag: not this run's, and not judged.
-        let mut gone = report("c", None, "2025-12-31T00:00:00Z", "ok");
+        let mut gone = report("c", None, "2025-12-31T00:00:00Z", FindingCode::Ok);
         gone.run = tag(Some("r1"), "1/2");
-        gone.change = Some("gone".into());
+        gone.change = Some(crate::model::Change::Gone);
         let check = RunCheck {
             run_id: Some("r2".into()),
             shards: Some(2),
