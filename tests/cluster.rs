@@ -27,6 +27,10 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// The RDP port scanned: nothing listens on it, and being fixed, it keeps each target in the
+/// same shard on every run (the shard hash covers host:port), so every shard has rows.
+const SCAN_PORT: u16 = 47;
+
 /// A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -102,7 +106,7 @@ fn merge(files: &[PathBuf], extra: &[&str]) -> Output {
 #[test]
 fn merge_refuses_a_stale_and_a_missing_shard() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = SCAN_PORT;
     let shards = night(dir.path(), TARGETS, port, "nightly-2026-03-14");
     for p in &shards {
         for r in rows(p) {
@@ -209,7 +213,7 @@ fn change_by_host(path: &Path) -> Vec<(String, String)> {
 #[test]
 fn merge_with_its_own_output_as_baseline_fails_only_on_new_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = SCAN_PORT;
     // The CronJob's file: read as the baseline, then replaced by tonight's merge.
     let fleet = dir.path().join("rdpsweep.jsonl");
     let fleet_s = fleet.to_str().unwrap();
@@ -289,14 +293,11 @@ impl Drop for Gateway {
     }
 }
 
-/// One HTTP/1.1 GET on loopback; (status, body).
+/// One HTTP/1.0 GET on loopback (1.0: the body comes whole, never chunked); (status, body).
 fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n")?;
     let mut reply = Vec::new();
     s.take(16 << 20).read_to_end(&mut reply)?;
     let t = String::from_utf8_lossy(&reply).to_string();
@@ -361,7 +362,7 @@ fn pushgateway_receives_the_metrics() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = SCAN_PORT;
     let url = format!("http://127.0.0.1:{}", gw.port);
 
     // A shard pod pushes its own group (job="rdpsweep", shard="1").
@@ -418,7 +419,11 @@ fn pushgateway_receives_the_metrics() {
         fleet.iter().partition(|l| l.contains("shard=\"1\""));
     assert_eq!(without.len(), 1, "{fleet:?}");
     assert!(without[0].ends_with(" 12"), "{fleet:?}");
-    assert_eq!(with_shard.len(), 1, "{fleet:?}");
+    let pushed: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("rdpsweep_hosts{") || l.starts_with("push_"))
+        .collect();
+    assert_eq!(with_shard.len(), 1, "{pushed:#?}");
     assert!(
         with_shard[0].ends_with(&format!(" {shard_rows}")),
         "{fleet:?}"
