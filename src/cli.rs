@@ -162,6 +162,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "PREVIOUS.jsonl", env = "RDPSWEEP_BASELINE")]
     pub baseline: Option<PathBuf>,
 
+    /// Tag every JSON Lines row with this run id (and the --shard), so `merge --run-id` can
+    /// refuse shards of another run. `{utc-date}` becomes today's UTC date: nightly-{utc-date}.
+    #[arg(long, value_name = "ID", env = "RDPSWEEP_RUN_ID")]
+    pub run_id: Option<String>,
+
     /// Exit 1 when any host has a finding at or above this severity (ok, info, warn, fail),
     /// or with `new`, only when a row is a new failure against --baseline.
     #[arg(long, value_enum, ignore_case = true, default_value_t = FailOn::Fail, env = "RDPSWEEP_FAIL_ON")]
@@ -195,6 +200,11 @@ pub struct OutputArgs {
     /// Write Prometheus metrics (node_exporter textfile collector format) here.
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
+
+    /// Push the metrics to this Prometheus Pushgateway (http://HOST:PORT) at the end, after the
+    /// reports are written: PUT to /metrics/job/rdpsweep (/shard/K with `scan --shard`).
+    #[arg(long, value_name = "URL", env = "RDPSWEEP_METRICS_PUSH")]
+    pub metrics_push: Option<String>,
 }
 
 /// What makes the exit status 1 (`--fail-on`).
@@ -261,6 +271,18 @@ pub struct MergeArgs {
     /// Exit status threshold, as for `scan`.
     #[arg(long, value_enum, ignore_case = true, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
+    /// Refuse (exit 2) rows not tagged with this run id by `scan --run-id` (`{utc-date}` is
+    /// today's UTC date, as for scan): a stale shard never slips into the fleet report.
+    #[arg(long, value_name = "ID", env = "RDPSWEEP_RUN_ID")]
+    pub run_id: Option<String>,
+    /// The scan ran as N shards (`--shard K/N`): refuse (exit 2) when a shard has no rows in
+    /// the inputs, naming it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shards: Option<u32>,
+    /// With --baseline: a baseline file that does not exist yet (the first run) counts as
+    /// empty instead of an error, so every failing row is new.
+    #[arg(long)]
+    pub allow_missing_baseline: bool,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,8 @@ pub enum ConfigError {
     Baseline { path: PathBuf, source: io::Error },
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    RunId(#[from] crate::shard::RunIdError),
 }
 
 /// An output that cannot be written, or two outputs that would overwrite each other.
@@ -66,6 +68,8 @@ pub enum OutputError {
     Unwritable(String),
     #[error("only one of --csv, --jsonl, --html, --metrics can write to stdout (-)")]
     StdoutTwice,
+    #[error(transparent)]
+    Push(#[from] crate::report::push::PushUrlError),
     #[error(
         "{first} and {second} both write to {}: one report would replace the other; give each its own file",
         path.display()
@@ -103,6 +107,8 @@ pub struct Outputs {
     pub jsonl: Option<Output>,
     pub html: Option<Output>,
     pub metrics: Option<Output>,
+    /// `--metrics-push`: the Pushgateway the metrics go to after the files are written.
+    pub metrics_push: Option<crate::report::push::PushTarget>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +122,8 @@ pub struct ScanConfig {
     pub policy: Policy,
     /// Hosts in flight at once (before the open-file limit is applied).
     pub concurrency: usize,
+    /// `--run-id`, the date filled in: tags every row (with the shard).
+    pub run_id: Option<String>,
     pub outputs: Outputs,
     /// Previous scan's JSON Lines to diff against.
     pub baseline: Option<PathBuf>,
@@ -160,7 +168,8 @@ impl ScanConfig {
                 None => pins.push((name, vec![ip])),
             }
         }
-        let outputs = Outputs::from_args(&a.out)?;
+        // Each shard pushes under its own grouping key, so the shards do not replace each other.
+        let outputs = Outputs::from_args(&a.out, a.shard.map(|(k, _)| k))?;
         if let Some(b) = &a.ca_bundle
             && let Err(source) = std::fs::metadata(b)
         {
@@ -177,6 +186,11 @@ impl ScanConfig {
                 source,
             });
         }
+        let run_id = a
+            .run_id
+            .as_deref()
+            .map(|r| crate::shard::run_id(r, &crate::shard::utc_date_now()))
+            .transpose()?;
 
         Ok(ScanConfig {
             inventory: InventoryConfig {
@@ -212,6 +226,7 @@ impl ScanConfig {
                 ..Policy::default()
             },
             concurrency: a.concurrency as usize,
+            run_id,
             outputs,
             baseline: a.baseline.clone(),
             fail_on: a.fail_on,
@@ -223,14 +238,21 @@ impl ScanConfig {
 
 impl Outputs {
     /// Checks the output flags: at most one on stdout, no two on the same file, every folder
-    /// writable now (not after an hour of scanning).
-    pub fn from_args(a: &OutputArgs) -> Result<Outputs, OutputError> {
+    /// writable now (not after an hour of scanning), the Pushgateway URL one this client can
+    /// push to. `shard` (K of `scan --shard K/N`) goes into the push's grouping key.
+    pub fn from_args(a: &OutputArgs, shard: Option<u32>) -> Result<Outputs, OutputError> {
         let o = |p: &Option<PathBuf>| p.as_deref().map(Output::from_path);
+        let metrics_push = a
+            .metrics_push
+            .as_deref()
+            .map(|u| crate::report::push::parse(u, shard))
+            .transpose()?;
         let outs = Outputs {
             csv: o(&a.csv),
             jsonl: o(&a.jsonl),
             html: o(&a.html),
             metrics: o(&a.metrics),
+            metrics_push,
         };
         let named: Vec<(&'static str, &Output)> = outs.named().collect();
         if named
@@ -248,8 +270,9 @@ impl Outputs {
         Ok(outs)
     }
 
+    /// Nothing to write and nothing to push.
     pub fn is_empty(&self) -> bool {
-        self.named().next().is_none()
+        self.named().next().is_none() && self.metrics_push.is_none()
     }
 
     /// The requested outputs with the flag that names each, in flag order.
@@ -371,12 +394,16 @@ mod tests {
     use super::*;
 
     fn outputs(csv: &Path, other: &Path) -> Result<Outputs, OutputError> {
-        Outputs::from_args(&OutputArgs {
-            csv: Some(csv.to_path_buf()),
-            jsonl: None,
-            html: Some(other.to_path_buf()),
-            metrics: None,
-        })
+        Outputs::from_args(
+            &OutputArgs {
+                csv: Some(csv.to_path_buf()),
+                jsonl: None,
+                html: Some(other.to_path_buf()),
+                metrics: None,
+                metrics_push: None,
+            },
+            None,
+        )
     }
 
     #[test]

@@ -112,6 +112,7 @@ pub fn report(record: ProbeRecord, now_unix: i64, policy: &Policy) -> HostReport
         findings,
         change: None,
         first_seen_failing: None,
+        run: None,
     }
 }
 

@@ -561,6 +561,21 @@ pub struct HostReport {
     /// RFC 3339: when this row was first seen failing (carried forward from the baseline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen_failing: Option<String>,
+    /// Which run wrote the row (`scan --run-id`, with `--shard`); absent in files written without
+    /// one, so older files read as before. `merge --run-id/--shards` checks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunTag>,
+}
+
+/// The run a row belongs to: what lets `merge` refuse a stale or missing shard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunTag {
+    /// The run id all shards of one run share (`--run-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `K/N` when the scan was shard K of N.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 #[cfg(test)]

@@ -143,6 +143,34 @@ fn parse_count(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
+/// The placeholder in `--run-id` replaced by the UTC date (`YYYY-MM-DD`) when rdpsweep starts.
+pub const RUN_ID_DATE: &str = "{utc-date}";
+
+/// Checks a `--run-id` and fills in [`RUN_ID_DATE`] with `utc_date`. The shard pods of one run
+/// and the merge that follows must compute the same text, so a run id is plain: 1 to 128 of
+/// `A-Z a-z 0-9 . _ : + -` once the date is in.
+pub fn run_id(raw: &str, utc_date: &str) -> Result<String, RunIdError> {
+    let id = raw.trim().replace(RUN_ID_DATE, utc_date);
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '+' | '-');
+    if id.is_empty() || id.len() > 128 || !id.chars().all(ok) {
+        return Err(RunIdError(raw.to_string()));
+    }
+    Ok(id)
+}
+
+/// A `--run-id` that is empty, too long, or has characters outside the allowed set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--run-id {0:?}: use 1 to 128 of A-Z a-z 0-9 . _ : + - (and {{utc-date}} for today's UTC date), e.g. nightly-{{utc-date}}"
+)]
+pub struct RunIdError(pub String);
+
+/// Today's UTC date as `YYYY-MM-DD`, for [`run_id`].
+pub fn utc_date_now() -> String {
+    let d = time::OffsetDateTime::now_utc().date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +232,26 @@ mod tests {
         );
         assert!(from_job_index("", "5").is_err());
         assert!(from_job_index("1", "x").is_err());
+    }
+
+    #[test]
+    fn run_ids() {
+        assert_eq!(
+            run_id("nightly-{utc-date}", "2026-03-14").unwrap(),
+            "nightly-2026-03-14"
+        );
+        assert_eq!(run_id(" r1 ", "x").unwrap(), "r1");
+        assert_eq!(
+            run_id("2026-03-14T02:00:00Z", "x").unwrap(),
+            "2026-03-14T02:00:00Z"
+        );
+        for bad in ["", "a b", "a/b", "{date}", "é", &"x".repeat(129)] {
+            let e = run_id(bad, "2026-03-14").unwrap_err().to_string();
+            assert!(e.contains("--run-id"), "{e}");
+        }
+        let today = utc_date_now();
+        assert_eq!(today.len(), 10);
+        assert_eq!(today.as_bytes().get(4), Some(&b'-'));
     }
 
     #[test]

@@ -776,6 +776,87 @@ fn kubernetes_shards_and_merge_agree() {
     );
 }
 
+/// The value of `- name: NAME` / `value: ...` in a manifest's env list.
+fn env_of(yaml: &str, name: &str) -> Option<String> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.trim() == format!("- name: {name}"))?;
+    let v = lines.get(i + 1)?.trim().strip_prefix("value: ")?;
+    Some(v.trim_matches('"').to_string())
+}
+
+/// The value after `flag` in an args list.
+fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    let i = args.iter().position(|a| a == flag)?;
+    args.get(i + 1).map(String::as_str)
+}
+
+#[test]
+fn kubernetes_merge_reports_what_is_new_of_this_run_only() {
+    let scan = read("deploy/kubernetes/cronjob-scan.yaml");
+    let merge = read("deploy/kubernetes/cronjob-merge.yaml");
+    let n = values(&scan, "completions")[0];
+    let m = args_of(&merge);
+
+    // The previous merged report is the baseline, and the output that replaces it.
+    let baseline = flag_value(&m, "--baseline").expect("merge --baseline");
+    assert_eq!(Some(baseline), flag_value(&m, "--jsonl"), "{m:?}");
+    assert!(
+        baseline.starts_with("/out/"),
+        "on the reports volume: {baseline}"
+    );
+    assert!(
+        m.iter().any(|a| a == "--allow-missing-baseline"),
+        "the first night: {m:?}"
+    );
+    assert_eq!(flag_value(&m, "--fail-on"), Some("new"));
+    // Exit 1 (new failures) and 2 fail the Job at once: a retry would diff against the file
+    // the failed attempt wrote.
+    let policy = &merge[merge
+        .find("podFailurePolicy:")
+        .expect("merge podFailurePolicy")..];
+    assert!(policy.contains("action: FailJob") && policy.contains("containerName: merge"));
+    assert!(policy.contains("values: [1, 2]"), "{policy}");
+
+    // Every shard present, all of one run: the same run id on both sides, --shards N.
+    assert_eq!(flag_value(&m, "--shards"), Some(n));
+    let run_scan = env_of(&scan, "RDPSWEEP_RUN_ID").expect("scan pods set RDPSWEEP_RUN_ID");
+    let run_merge = env_of(&merge, "RDPSWEEP_RUN_ID").expect("merge sets RDPSWEEP_RUN_ID");
+    assert_eq!(run_scan, run_merge);
+    let date = "2026-03-14";
+    let id = rdpsweep::shard::run_id(&run_scan, date).unwrap();
+    assert!(
+        id.contains(date),
+        "a run id that changes every night: {run_scan}"
+    );
+    // `{utc-date}` agrees only when the scan's window and the merge fall on one UTC day.
+    for y in [&scan, &merge] {
+        assert_eq!(values(y, "timeZone"), vec!["Etc/UTC"]);
+    }
+    let minutes = |cron: &str| -> u32 {
+        let f: Vec<u32> = cron
+            .split_whitespace()
+            .take(2)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        f[1] * 60 + f[0]
+    };
+    let start = minutes(values(&scan, "schedule")[0]);
+    let late_start: u32 = values(&scan, "startingDeadlineSeconds")[0].parse().unwrap();
+    let deadline: u32 = values(&scan, "activeDeadlineSeconds")[0].parse().unwrap();
+    assert!(start + late_start / 60 + deadline / 60 < 24 * 60);
+    assert!(minutes(values(&merge, "schedule")[0]) < 24 * 60);
+    assert!(start < minutes(values(&merge, "schedule")[0]));
+
+    // Metrics go where Prometheus reaches them: a Pushgateway URL rdpsweep accepts.
+    let push = env_of(&merge, "RDPSWEEP_METRICS_PUSH").expect("merge pushes its metrics");
+    let t = rdpsweep::report::push::parse(&push, None).unwrap();
+    assert_eq!(t.path, "/metrics/job/rdpsweep");
+    // The shard pods do not push (the merge's numbers are the fleet's; shards would double them).
+    assert!(env_of(&scan, "RDPSWEEP_METRICS_PUSH").is_none());
+}
+
 // ---------------------------------------------------------------------------------- CLI agreement
 
 /// Flags and subcommands the integrator is adding; until they land, the deploy files may use them.

@@ -160,6 +160,7 @@ fn report(host: &str, port: u16, addr: Option<&str>, at: &str, verdict: &str) ->
         findings: vec![],
         change: None,
         first_seen_failing: None,
+        run: None,
     }
 }
 

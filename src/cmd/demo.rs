@@ -127,11 +127,13 @@ fn lab_scan_config(
             ..Policy::default()
         },
         concurrency: 64,
+        run_id: None,
         outputs: Outputs {
             csv: Some(Output::File(out.join("rdpsweep.csv"))),
             jsonl: Some(Output::File(out.join("rdpsweep.jsonl"))),
             html: Some(Output::File(out.join("rdpsweep.html"))),
             metrics: None,
+            metrics_push: None,
         },
         baseline: None,
         fail_on: FailOn::Never,

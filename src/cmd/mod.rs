@@ -198,6 +198,11 @@ pub fn open_sinks(outs: &Outputs, extras: &[String]) -> Result<Vec<Box<dyn Sink>
     if let Some(o) = &outs.metrics {
         sinks.push(open(o, MetricsSink::create)?);
     }
+    // The Pushgateway sink goes last: the writer publishes sinks in order, so the files are in
+    // place before the push, and a failed push (exit 2) leaves them written.
+    if let Some(t) = &outs.metrics_push {
+        sinks.push(Box::new(MetricsSink::push(t.clone())));
+    }
     Ok(sinks)
 }
 

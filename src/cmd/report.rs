@@ -62,13 +62,13 @@ pub(super) fn rewrite_saved<E: std::fmt::Display>(
     load: impl FnOnce() -> Result<Saved, E>,
 ) -> ExitCode {
     init_tracing(false, 0);
-    let outputs = match Outputs::from_args(out) {
+    let outputs = match Outputs::from_args(out, None) {
         Ok(o) => o,
         Err(e) => return setup_error(e),
     };
     if outputs.is_empty() {
         return setup_error(
-            "nothing to write: name at least one of --csv, --jsonl, --html, --metrics",
+            "nothing to write: name at least one of --csv, --jsonl, --html, --metrics, --metrics-push",
         );
     }
     let saved = match load() {

@@ -16,7 +16,7 @@ use crate::config::{InventoryConfig, ScanConfig};
 use crate::diagnose::Policy;
 use crate::engine::{self, EngineOptions, Outcome};
 use crate::inventory::{InventoryError, Targets};
-use crate::model::HostReport;
+use crate::model::{HostReport, RunTag};
 use crate::probe::Prober;
 use crate::resolve::Resolver;
 use crate::target::Target;
@@ -111,15 +111,25 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<u8>) -> Result<Outco
         inner: targets,
         shard: inv.shard,
     };
-    engine::run(
-        opts,
-        stream,
-        move |t| probe_and_diagnose(prober.clone(), policy, t),
-        sinks,
-        cancel,
-    )
-    .await
-    .map_err(|e| ScanError::Engine(e.to_string()))
+    // --run-id: every row says which run (and shard) wrote it, for `merge --run-id/--shards`.
+    let run = cfg.run_id.as_ref().map(|id| RunTag {
+        id: Some(id.clone()),
+        shard: inv.shard.map(|(k, n)| format!("{k}/{n}")),
+    });
+    let probe = move |t| {
+        let rows = probe_and_diagnose(prober.clone(), policy, t);
+        let run = run.clone();
+        async move {
+            let mut rows = rows.await;
+            if let Some(run) = run {
+                rows.iter_mut().for_each(|r| r.run = Some(run.clone()));
+            }
+            rows
+        }
+    };
+    engine::run(opts, stream, probe, sinks, cancel)
+        .await
+        .map_err(|e| ScanError::Engine(e.to_string()))
 }
 
 /// The engine's per-target work: probe every address, then diagnose each record as of the

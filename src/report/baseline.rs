@@ -266,6 +266,7 @@ mod tests {
             findings,
             change: None,
             first_seen_failing: None,
+            run: None,
         }
     }
 

@@ -54,6 +54,10 @@ pub fn write_line(out: &mut Vec<u8>, r: &HostReport) -> io::Result<()> {
         out.extend_from_slice(b",\"first_seen_failing\":");
         serde_json::to_writer(&mut *out, f).map_err(io::Error::other)?;
     }
+    if let Some(run) = &r.run {
+        out.extend_from_slice(b",\"run\":");
+        serde_json::to_writer(&mut *out, run).map_err(io::Error::other)?;
+    }
     out.extend_from_slice(b"}\n");
     Ok(())
 }
@@ -244,12 +248,22 @@ mod tests {
 
     #[test]
     fn line_is_what_serde_writes_for_the_report() {
-        for (i, rec) in [minimal(), full(), full()].into_iter().enumerate() {
+        for (i, rec) in [minimal(), full(), full(), minimal()]
+            .into_iter()
+            .enumerate()
+        {
             let mut report = crate::diagnose::report(rec, 1_767_225_600, &Default::default());
             if i == 2 {
                 // Baseline fields, present only with --baseline.
                 report.change = Some(Change::New);
                 report.first_seen_failing = Some("2026-01-01T00:00:00Z".into());
+            }
+            if i >= 2 {
+                // The run tag (scan --run-id): whole, and with the id alone.
+                report.run = Some(crate::model::RunTag {
+                    id: Some("nightly-2026-03-14".into()),
+                    shard: (i == 2).then(|| "2/4".into()),
+                });
             }
             let mut want = serde_json::to_vec(&report).unwrap();
             want.push(b'\n');

@@ -6,7 +6,7 @@
 //! on file order. The result is sorted by (host, port, address, with no-address first), so
 //! `merge` is order-independent and idempotent: merging its own output again changes nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -34,6 +34,9 @@ pub enum MergeError {
     NoInputs,
     #[error(transparent)]
     Read(#[from] super::jsonl::ReadError),
+    /// `--run-id`/`--shards`: inputs from another run, or shards missing; one line per problem.
+    #[error("merge refused, nothing written:\n  {}", .0.join("\n  "))]
+    Refused(Vec<String>),
 }
 
 /// Reads every file (JSON Lines written by `--jsonl`) and merges them; errors name file:line.
@@ -46,6 +49,141 @@ pub fn merge(inputs: &[PathBuf]) -> Result<Vec<HostReport>, MergeError> {
         all.extend(super::jsonl::read_reports(p)?);
     }
     Ok(merge_reports(all))
+}
+
+/// What `merge --run-id/--shards` insists on: every row from this run, every shard present.
+#[derive(Debug, Clone, Default)]
+pub struct RunCheck {
+    /// Every row must carry this run id (`scan --run-id`).
+    pub run_id: Option<String>,
+    /// The scan ran as this many shards: each must have rows, tagged `K/N` with this N.
+    pub shards: Option<u32>,
+}
+
+impl RunCheck {
+    fn active(&self) -> bool {
+        self.run_id.is_some() || self.shards.is_some()
+    }
+
+    /// What is wrong with one input file (one line per problem); adds the shards it holds.
+    /// `gone` rows are the baseline's, not this run's, and are not judged.
+    fn check_file(
+        &self,
+        path: &std::path::Path,
+        rows: &[HostReport],
+        shards_seen: &mut BTreeSet<u32>,
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
+        let judged: Vec<&HostReport> = rows
+            .iter()
+            .filter(|r| r.change != Some(crate::model::Change::Gone))
+            .collect();
+        let name = path.display();
+        if let Some(want) = &self.run_id {
+            let mut other: BTreeMap<String, u64> = BTreeMap::new();
+            for r in &judged {
+                let id = r.run.as_ref().and_then(|t| t.id.as_deref());
+                if id != Some(want.as_str()) {
+                    let label = id.map_or_else(|| "no run id".to_string(), |i| format!("run {i}"));
+                    *other.entry(label).or_default() += 1;
+                }
+            }
+            if !other.is_empty() {
+                let found: Vec<String> = other
+                    .iter()
+                    .take(3)
+                    .map(|(id, n)| format!("{n} from {id}"))
+                    .collect();
+                problems.push(format!(
+                    "{name}: rows from another run ({} of {} rows: {}; expected run {want})",
+                    other.values().sum::<u64>(),
+                    judged.len(),
+                    found.join(", ")
+                ));
+            }
+        }
+        if let Some(n) = self.shards {
+            let (mut untagged, mut other_split) = (0u64, BTreeSet::new());
+            // A row of another run proves nothing about this run's shards.
+            let this_run = |r: &&&HostReport| {
+                self.run_id
+                    .as_deref()
+                    .is_none_or(|want| r.run.as_ref().and_then(|t| t.id.as_deref()) == Some(want))
+            };
+            for r in judged.iter().filter(this_run) {
+                match r
+                    .run
+                    .as_ref()
+                    .and_then(|t| t.shard.as_deref())
+                    .and_then(|s| crate::shard::parse_shard(s).ok())
+                {
+                    Some((k, m)) if m == n => {
+                        shards_seen.insert(k);
+                    }
+                    Some((_, m)) => {
+                        other_split.insert(m);
+                    }
+                    None => untagged += 1,
+                }
+            }
+            if untagged > 0 {
+                problems.push(format!(
+                    "{name}: {untagged} rows carry no shard (scan them with --shard K/{n} --run-id ID)"
+                ));
+            }
+            if !other_split.is_empty() {
+                let m: Vec<String> = other_split.iter().map(u32::to_string).collect();
+                problems.push(format!(
+                    "{name}: rows from a split into {} shards, not {n}",
+                    m.join(", ")
+                ));
+            }
+        }
+        if judged.is_empty() && self.active() {
+            tracing::warn!("{name} has no rows: nothing in it shows which run or shard wrote it");
+        }
+        problems
+    }
+}
+
+/// [`merge`], refusing inputs from another run and missing shards: the error names every stale
+/// file and every absent shard (the caller exits 2, writing nothing).
+pub fn merge_checked(inputs: &[PathBuf], check: &RunCheck) -> Result<Vec<HostReport>, MergeError> {
+    if !check.active() {
+        return merge(inputs);
+    }
+    if inputs.is_empty() {
+        return Err(MergeError::NoInputs);
+    }
+    let mut all = Vec::new();
+    let mut problems = Vec::new();
+    let mut shards_seen = BTreeSet::new();
+    for p in inputs {
+        let rows = super::jsonl::read_reports(p)?;
+        problems.extend(check.check_file(p, &rows, &mut shards_seen));
+        all.extend(rows);
+    }
+    if let Some(n) = check.shards {
+        let missing: Vec<String> = (0..n)
+            .filter(|k| !shards_seen.contains(k))
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "missing shard{} {}: no row of this run comes from {} (a shard pod failed \
+                 or has not finished; a shard without targets writes no rows, so keep N well \
+                 below the number of targets)",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(merge_reports(all))
+    } else {
+        Err(MergeError::Refused(problems))
+    }
 }
 
 /// The pure part of [`merge`]: dedupe by [`row_key`], keep the newest, sort by key.
@@ -164,6 +302,7 @@ mod tests {
             findings: vec![],
             change: None,
             first_seen_failing: None,
+            run: None,
         }
     }
 
@@ -202,6 +341,44 @@ mod tests {
         let m2 = merge_reports(vec![y, x]);
         assert_eq!(m1, m2);
         assert_eq!(m1.len(), 1);
+    }
+
+    #[test]
+    fn run_check_judges_this_runs_rows_and_skips_gone_ones() {
+        let tag = |id: Option<&str>, shard: &str| {
+            Some(crate::model::RunTag {
+                id: id.map(Into::into),
+                shard: Some(shard.into()),
+            })
+        };
+        let mut a = report("a", None, "2026-01-01T00:00:00Z", FindingCode::Ok);
+        a.run = tag(Some("r2"), "0/2");
+        let mut b = report("b", None, "2026-01-01T00:00:00Z", FindingCode::Ok);
+        b.run = tag(Some("r2"), "1/2");
+        // A baseline's `gone` row keeps the old run's tag: not this run's, and not judged.
+        let mut gone = report("c", None, "2025-12-31T00:00:00Z", FindingCode::Ok);
+        gone.run = tag(Some("r1"), "1/2");
+        gone.change = Some(crate::model::Change::Gone);
+        let check = RunCheck {
+            run_id: Some("r2".into()),
+            shards: Some(2),
+        };
+        let mut seen = BTreeSet::new();
+        let p = std::path::Path::new("x.jsonl");
+        assert!(
+            check
+                .check_file(p, &[a.clone(), b.clone(), gone], &mut seen)
+                .is_empty()
+        );
+        assert_eq!(seen, BTreeSet::from([0, 1]));
+        // A stale row: named, and its shard not counted.
+        let mut stale = b.clone();
+        stale.run = tag(Some("r1"), "1/2");
+        let mut seen = BTreeSet::new();
+        let problems = check.check_file(p, &[a, stale], &mut seen);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("1 from run r1"), "{problems:?}");
+        assert_eq!(seen, BTreeSet::from([0]));
     }
 
     #[test]

@@ -246,18 +246,33 @@ fn render_rows(rows: &[Row], summary: &Summary) -> String {
     out
 }
 
-/// Writes the exposition at finish (atomically when to a file, as the textfile collector needs).
+/// Writes the exposition at finish (atomically when to a file, as the textfile collector needs),
+/// or pushes it to a Pushgateway (`--metrics-push`).
 pub struct MetricsSink {
-    w: Dest,
+    to: MetricsTo,
     rows: Vec<Row>,
+}
+
+enum MetricsTo {
+    Dest(Dest),
+    Push(super::push::PushTarget),
 }
 
 impl MetricsSink {
     pub fn create(out: &Output) -> io::Result<MetricsSink> {
         Ok(MetricsSink {
-            w: Dest::open(out)?,
+            to: MetricsTo::Dest(Dest::open(out)?),
             rows: Vec::new(),
         })
+    }
+
+    /// A sink that pushes at finish: put it after the file sinks, so a failed push comes after
+    /// the reports are published.
+    pub fn push(target: super::push::PushTarget) -> MetricsSink {
+        MetricsSink {
+            to: MetricsTo::Push(target),
+            rows: Vec::new(),
+        }
     }
 }
 
@@ -267,10 +282,15 @@ impl Sink for MetricsSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>, summary: &Summary) -> io::Result<()> {
+    fn finish(self: Box<Self>, summary: &Summary) -> io::Result<()> {
         let text = render_rows(&self.rows, summary);
-        self.w.write_all(text.as_bytes())?;
-        self.w.commit()
+        match self.to {
+            MetricsTo::Dest(mut w) => {
+                w.write_all(text.as_bytes())?;
+                w.commit()
+            }
+            MetricsTo::Push(t) => t.push(&text).map_err(io::Error::other),
+        }
     }
 }
 
@@ -314,6 +334,7 @@ mod tests {
             findings: vec![],
             change: None,
             first_seen_failing: None,
+            run: None,
         }
     }
 

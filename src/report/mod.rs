@@ -10,6 +10,7 @@ pub mod html;
 pub mod jsonl;
 pub mod merge;
 pub mod metrics;
+pub mod push;
 
 use std::io;
 use std::path::{Path, PathBuf};
