@@ -172,6 +172,11 @@ pub struct ScanArgs {
     #[arg(long, value_enum, ignore_case = true, default_value_t = FailOn::Fail, env = "RDPSWEEP_FAIL_ON")]
     pub fail_on: FailOn,
 
+    /// Keep only addresses whose RDP port accepted a TCP connection (as nmap's `--open`); the
+    /// summary still counts the rest by kind (refused, filtered, down).
+    #[arg(long, env = "RDPSWEEP_OPEN_ONLY", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub open_only: bool,
+
     /// Only errors on stderr (no summary, no progress).
     #[arg(short, long, env = "RDPSWEEP_QUIET", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub quiet: bool,
@@ -205,7 +210,29 @@ pub struct OutputArgs {
     /// reports are written: PUT to /metrics/job/rdpsweep (/shard/K with `scan --shard`).
     #[arg(long, value_name = "URL", env = "RDPSWEEP_METRICS_PUSH")]
     pub metrics_push: Option<String>,
+
+    #[command(flatten)]
+    pub csv_format: CsvFormatArgs,
 }
+
+/// How the CSV is written (scan, report, merge, demo).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CsvFormatArgs {
+    /// `excel`: a UTF-8 byte-order mark and CRLF line ends, so Excel opened by double-click
+    /// reads non-ASCII text as UTF-8. `plain` (default): no BOM, LF.
+    #[arg(long, value_name = "plain|excel", default_value = "plain", env = "RDPSWEEP_CSV_DIALECT")]
+    pub csv_dialect: String,
+    /// Cell separator: `,` (default), `;` (locales whose list separator is `;`) or `tab`.
+    #[arg(long, value_name = "CHAR", default_value = ",", env = "RDPSWEEP_CSV_DELIMITER")]
+    pub csv_delimiter: String,
+}
+
+impl CsvFormatArgs {
+    pub fn format(&self) -> Result<crate::report::csv::CsvFormat, String> {
+        crate::report::csv::CsvFormat::parse(&self.csv_dialect, &self.csv_delimiter)
+    }
+}
+
 
 /// What makes the exit status 1 (`--fail-on`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -294,6 +321,9 @@ pub struct DemoArgs {
     /// First loopback address of the simulated fleet.
     #[arg(long, default_value = "127.77.0.1")]
     pub base: std::net::Ipv4Addr,
+
+    #[command(flatten)]
+    pub csv_format: CsvFormatArgs,
 
     /// Only errors on stderr.
     #[arg(short, long)]

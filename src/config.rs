@@ -68,6 +68,9 @@ pub enum OutputError {
     Unwritable(String),
     #[error("only one of --csv, --jsonl, --html, --metrics can write to stdout (-)")]
     StdoutTwice,
+    /// `--csv-dialect` / `--csv-delimiter` (the message names the flag).
+    #[error("{0}")]
+    CsvFormat(String),
     #[error(transparent)]
     Push(#[from] crate::report::push::PushUrlError),
     #[error(
@@ -109,6 +112,8 @@ pub struct Outputs {
     pub metrics: Option<Output>,
     /// `--metrics-push`: the Pushgateway the metrics go to after the files are written.
     pub metrics_push: Option<crate::report::push::PushTarget>,
+    /// `--csv-dialect`, `--csv-delimiter`.
+    pub csv_format: crate::report::csv::CsvFormat,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +133,8 @@ pub struct ScanConfig {
     /// Previous scan's JSON Lines to diff against.
     pub baseline: Option<PathBuf>,
     pub fail_on: FailOn,
+    /// `--open-only`: write only addresses whose RDP port accepted.
+    pub open_only: bool,
     pub quiet: bool,
     pub verbose: u8,
 }
@@ -230,6 +237,7 @@ impl ScanConfig {
             outputs,
             baseline: a.baseline.clone(),
             fail_on: a.fail_on,
+            open_only: a.open_only,
             quiet: a.quiet,
             verbose: a.verbose,
         })
@@ -253,6 +261,7 @@ impl Outputs {
             html: o(&a.html),
             metrics: o(&a.metrics),
             metrics_push,
+            csv_format: a.csv_format.format().map_err(OutputError::CsvFormat)?,
         };
         let named: Vec<(&'static str, &Output)> = outs.named().collect();
         if named

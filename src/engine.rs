@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::model::{HostReport, Severity};
 use crate::report::baseline::{self, Baseline, Change};
+use crate::report::html::summary::Tally;
 use crate::report::{Sink, Summary};
 
 /// How long the target reader and the report writer pause to let work gather (see their loops).
@@ -35,6 +36,8 @@ pub struct EngineOptions {
     pub started_at: String,
     /// Previous scan to diff against (`--baseline`).
     pub baseline: Option<Arc<Baseline>>,
+    /// `--open-only`: write only rows whose RDP port accepted a TCP connection.
+    pub open_only: bool,
 }
 
 /// What the scan produced, for the summary line and the exit code.
@@ -50,6 +53,10 @@ pub struct Outcome {
     pub sink_error: Option<String>,
     /// Rows that are new failures against the baseline.
     pub new_failures: u64,
+    /// What the written rows add up to (the terminal summary's table).
+    pub tally: Tally,
+    /// Rows `--open-only` left out, by why the port did not accept.
+    pub closed: Closed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +122,7 @@ where
     let bar = progress_bar(&opts);
     let writer_bar = bar.clone();
     let started_at = opts.started_at.clone();
-    let row_writer = RowWriter::new(sinks, opts.baseline.clone());
+    let row_writer = RowWriter::new(sinks, opts.baseline.clone()).open_only(opts.open_only);
     let writer =
         std::thread::spawn(move || write_all(rx_r, row_writer, writer_bar, started_at, start));
 
@@ -163,6 +170,8 @@ where
         duration: start.elapsed(),
         sink_error: stats.error,
         new_failures: stats.new_failures,
+        tally: stats.tally,
+        closed: stats.closed,
     };
     match input_error {
         Some(e) => Err(EngineError::Input(e)),
@@ -289,14 +298,55 @@ where
     (targets_n, input_error, interrupted)
 }
 
+/// Addresses whose RDP port did not accept a TCP connection, by kind (what `--open-only`
+/// leaves out of the outputs; the summary still counts them).
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    /// A RST: the machine is there, nothing listens on the port.
+    pub refused: u64,
+    /// No answer within the timeout (a firewall drops, or nothing is there).
+    pub filtered: u64,
+    /// ICMP unreachable or no route: down or not there.
+    pub down: u64,
+    /// No address to try (DNS failed) or another connect error.
+    pub other: u64,
+    /// `--open-only` was on: these rows are not in the outputs.
+    pub left_out: bool,
+}
+
+impl Closed {
+    pub fn total(&self) -> u64 {
+        self.refused + self.filtered + self.down + self.other
+    }
+
+    fn count(&mut self, r: &HostReport) {
+        use crate::model::TcpStatus as T;
+        match r.record.tcp.as_ref().map(|t| t.status) {
+            Some(T::Refused) => self.refused += 1,
+            Some(T::Filtered) => self.filtered += 1,
+            Some(T::Unreachable) => self.down += 1,
+            _ => self.other += 1,
+        }
+    }
+}
+
+/// Whether the row's RDP port accepted a TCP connection.
+fn port_open(r: &HostReport) -> bool {
+    matches!(&r.record.tcp, Some(t) if t.status == crate::model::TcpStatus::Open)
+}
+
 #[derive(Default, Debug, Clone)]
 pub struct WriterStats {
     pub rows: u64,
+    /// Worst severity that decides the default exit code: addresses swept from a CIDR or
+    /// range where nothing accepted the connection do not count (a named host always does).
     pub worst: Option<Severity>,
     pub verdicts: HashMap<String, u64>,
     /// Rows marked `new` against the baseline.
     pub new_failures: u64,
     pub error: Option<String>,
+    pub tally: Tally,
+    pub closed: Closed,
 }
 
 /// Owns every sink: applies the baseline diff, counts, and publishes the files at the end.
@@ -305,6 +355,7 @@ pub struct RowWriter {
     sinks: Vec<Box<dyn Sink>>,
     baseline: Option<Arc<Baseline>>,
     seen: HashSet<baseline::Key>,
+    open_only: bool,
     pub stats: WriterStats,
 }
 
@@ -314,8 +365,16 @@ impl RowWriter {
             sinks,
             baseline,
             seen: HashSet::new(),
+            open_only: false,
             stats: WriterStats::default(),
         }
+    }
+
+    /// `--open-only`: rows whose port did not accept are counted, not written.
+    pub fn open_only(mut self, on: bool) -> RowWriter {
+        self.open_only = on;
+        self.stats.closed.left_out = on;
+        self
     }
 
     pub fn has_baseline(&self) -> bool {
@@ -323,6 +382,12 @@ impl RowWriter {
     }
 
     pub fn write(&mut self, mut r: HostReport) {
+        if !port_open(&r) {
+            self.stats.closed.count(&r);
+            if self.open_only {
+                return;
+            }
+        }
         if let Some(b) = &self.baseline {
             let (change, since) = b.classify(&r);
             r.change = Some(change);
@@ -343,7 +408,11 @@ impl RowWriter {
     fn emit(&mut self, r: &HostReport) {
         let st = &mut self.stats;
         st.rows += 1;
-        st.worst = st.worst.max(Some(r.severity));
+        // Nothing answering at a swept address is the normal case in a subnet, not a finding.
+        if !(r.record.target.from_range && !port_open(r)) {
+            st.worst = st.worst.max(Some(r.severity));
+        }
+        st.tally.add_row(r);
         *st.verdicts.entry(r.verdict.to_string()).or_default() += 1;
         if st.error.is_none() {
             for s in self.sinks.iter_mut() {
@@ -494,6 +563,7 @@ mod tests {
             total: None,
             started_at: String::new(),
             baseline: None,
+            open_only: false,
         }
     }
 

@@ -28,6 +28,10 @@ pub struct TargetInfo {
     /// `file:line` the target came from (`cli` for command-line targets).
     #[serde(default)]
     pub source: String,
+    /// An address expanded from a CIDR or range, not a host the inventory names: nothing
+    /// answering there is not a failure for the exit code.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_range: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

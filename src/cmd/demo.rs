@@ -49,14 +49,18 @@ pub fn run(args: &DemoArgs) -> ExitCode {
         {
             return setup_error(format!("cannot write into {}: {e}", args.out.display()));
         }
-        let cfg = lab_scan_config(&lab, &inv, &ca, &args.out);
+        let mut cfg = lab_scan_config(&lab, &inv, &ca, &args.out);
+        cfg.outputs.csv_format = match args.csv_format.format() {
+            Ok(f) => f,
+            Err(e) => return setup_error(e),
+        };
         let cancel = install_signal_handlers();
         let res = super::scan::scan(&cfg, cancel).await;
         lab.shutdown().await;
         match res {
             Ok(out) => {
                 if !args.quiet {
-                    print_summary(&out);
+                    print_summary(&out, &[]);
                     eprintln!("rdpsweep: demo reports in {}:", args.out.display());
                     for f in [
                         "rdpsweep.html",
@@ -134,9 +138,11 @@ fn lab_scan_config(
             html: Some(Output::File(out.join("rdpsweep.html"))),
             metrics: None,
             metrics_push: None,
+            csv_format: crate::report::csv::CsvFormat::default(),
         },
         baseline: None,
         fail_on: FailOn::Never,
+        open_only: false,
         quiet: true,
         verbose: 0,
     }

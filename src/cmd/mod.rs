@@ -99,28 +99,8 @@ pub fn exit_code(fail_on: FailOn, out: &Outcome) -> ExitCode {
     }
 }
 
-fn print_summary(out: &Outcome) {
-    let verdicts: Vec<String> = out
-        .verdicts
-        .iter()
-        .map(|(v, n)| format!("{v} {n}"))
-        .collect();
-    eprintln!(
-        "rdpsweep: {} targets, {} rows in {:.1}s{}: {}",
-        out.targets,
-        out.rows,
-        out.duration.as_secs_f64(),
-        if out.interrupted {
-            " (interrupted)"
-        } else {
-            ""
-        },
-        if verdicts.is_empty() {
-            "nothing scanned".to_string()
-        } else {
-            verdicts.join(", ")
-        }
-    );
+fn print_summary(out: &Outcome, reports: &[String]) {
+    crate::report::terminal::print(out, reports);
 }
 
 /// First Ctrl-C / SIGTERM: stop starting hosts and drain (the grace period). Second: stop the
@@ -187,7 +167,7 @@ pub fn open_sinks(outs: &Outputs, extras: &[String]) -> Result<Vec<Box<dyn Sink>
     }
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(o) = &outs.csv {
-        sinks.push(open(o, |o| CsvSink::create(o, extras))?);
+        sinks.push(open(o, |o| CsvSink::create_with(o, extras, outs.csv_format))?);
     }
     if let Some(o) = &outs.jsonl {
         sinks.push(open(o, JsonlSink::create)?);

@@ -157,5 +157,7 @@ fn write_saved(
         duration: Duration::ZERO,
         sink_error: stats.error,
         new_failures: stats.new_failures,
+        tally: stats.tally,
+        closed: stats.closed,
     })
 }

@@ -56,7 +56,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         match scan(&cfg, cancel).await {
             Ok(out) => {
                 if !cfg.quiet {
-                    print_summary(&out);
+                    print_summary(&out, &report_paths(&cfg.outputs));
                 }
                 super::exit_code(cfg.fail_on, &out)
             }
@@ -103,6 +103,7 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<u8>) -> Result<Outco
         concurrency,
         grace: Duration::from_secs(1),
         progress: !cfg.quiet,
+        open_only: cfg.open_only,
         total,
         started_at: crate::clock::now_rfc3339(),
         baseline,
@@ -219,4 +220,16 @@ fn prevalidate(inv: &InventoryConfig) -> Result<u64, InventoryError> {
         }
     }
     Ok(n)
+}
+
+/// The report files a scan wrote, for the terminal summary (stdout is not a place to look).
+fn report_paths(outs: &crate::config::Outputs) -> Vec<String> {
+    [&outs.html, &outs.csv, &outs.jsonl, &outs.metrics]
+        .into_iter()
+        .flatten()
+        .filter_map(|o| match o {
+            crate::report::Output::File(p) => Some(p.display().to_string()),
+            crate::report::Output::Stdout => None,
+        })
+        .collect()
 }

@@ -192,6 +192,7 @@ impl Source {
                             expect_ip: row.expect_ip,
                             extra: row.extra,
                             source: format!("{name}:{line}"),
+                            from_range: false,
                         };
                         return Some(Ok(Item {
                             spec: row.spec,
@@ -640,6 +641,7 @@ impl Iterator for Targets {
                     self.yielded += 1;
                     let mut info = exp.template.clone();
                     info.host = ip.to_string();
+                    info.from_range = true;
                     return Some(Ok(Target {
                         host,
                         port: exp.port,

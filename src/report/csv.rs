@@ -337,6 +337,49 @@ pub fn encryption_label(level: Option<u32>, methods: &[u32]) -> String {
     }
 }
 
+/// How the CSV is laid out. The cells (guard, quoting) are the same in every format: `csv_cell`
+/// quotes any cell holding `,`, `;` or tab, so every delimiter is safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvFormat {
+    /// UTF-8 byte-order mark and CRLF line ends (`--csv-dialect excel`): Excel opened by
+    /// double-click reads the file as UTF-8 only with the mark.
+    pub excel: bool,
+    pub delimiter: u8,
+}
+
+impl Default for CsvFormat {
+    fn default() -> CsvFormat {
+        CsvFormat {
+            excel: false,
+            delimiter: b',',
+        }
+    }
+}
+
+impl CsvFormat {
+    pub fn parse(dialect: &str, delimiter: &str) -> Result<CsvFormat, String> {
+        let excel = match dialect.trim().to_ascii_lowercase().as_str() {
+            "plain" | "" => false,
+            "excel" => true,
+            other => return Err(format!("--csv-dialect {other:?}: expected plain or excel")),
+        };
+        let delimiter = match delimiter {
+            "," | "" => b',',
+            ";" => b';',
+            "tab" | "\\t" | "\t" => b'\t',
+            other => {
+                return Err(format!(
+                    "--csv-delimiter {other:?}: expected ',', ';' or tab"
+                ));
+            }
+        };
+        Ok(CsvFormat { excel, delimiter })
+    }
+}
+
+/// The UTF-8 byte-order mark the excel dialect starts with.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 pub struct CsvSink {
     w: ::csv::Writer<Dest>,
     extras: Vec<String>,
@@ -344,10 +387,24 @@ pub struct CsvSink {
 
 impl CsvSink {
     pub fn create(out: &Output, extras: &[String]) -> io::Result<CsvSink> {
-        let dest = Dest::open(out)?;
+        CsvSink::create_with(out, extras, CsvFormat::default())
+    }
+
+    pub fn create_with(out: &Output, extras: &[String], fmt: CsvFormat) -> io::Result<CsvSink> {
+        let mut dest = Dest::open(out)?;
+        if fmt.excel {
+            io::Write::write_all(&mut dest, BOM)?;
+        }
+        let term = if fmt.excel {
+            ::csv::Terminator::CRLF
+        } else {
+            ::csv::Terminator::Any(b'\n')
+        };
         // Cells arrive quoted by `csv_cell`, which also quotes `;` and tab.
         let mut w = ::csv::WriterBuilder::new()
             .quote_style(::csv::QuoteStyle::Never)
+            .delimiter(fmt.delimiter)
+            .terminator(term)
             .from_writer(dest);
         let mut header: Vec<String> = COLUMNS.iter().map(|s| s.to_string()).collect();
         for e in extras {

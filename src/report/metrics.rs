@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `rdpsweep_hosts` | `verdict` | rows (host x address) whose verdict is this code |
 //! | `rdpsweep_hosts_by_severity` | `severity` (ok, info, warn, fail; all four always present) | rows at this worst severity |
+//! | `rdpsweep_endpoints_by_status` | `status` (healthy, warn, fail; all three always present) | hosts (host, port) by verdict severity: the HTML header's and terminal's headline counts |
 //! | `rdpsweep_scan_duration_seconds` | | wall time of the scan |
 //! | `rdpsweep_last_run_timestamp_seconds` | | unix time the scan finished (start + duration) |
 //! | `rdpsweep_scan_interrupted` | | 1 when the scan was cut short |
@@ -22,6 +23,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::headline::Headline;
 use super::{Dest, Sink, Summary};
 use crate::clock::unix_of;
 use crate::model::{FindingCode, HostReport, Severity, TcpStatus};
@@ -106,10 +108,12 @@ fn endpoint_labels(r: &Row) -> String {
 /// The whole exposition for one scan.
 pub fn render_metrics(reports: &[HostReport], summary: &Summary) -> String {
     let rows: Vec<Row> = reports.iter().map(Row::of).collect();
-    render_rows(&rows, summary)
+    let mut headline = Headline::default();
+    reports.iter().for_each(|r| headline.add(r));
+    render_rows(&rows, &headline, summary)
 }
 
-fn render_rows(rows: &[Row], summary: &Summary) -> String {
+fn render_rows(rows: &[Row], headline: &Headline, summary: &Summary) -> String {
     let mut out = String::with_capacity(512 + rows.len() * 160);
 
     let mut verdicts: BTreeMap<&str, u64> = BTreeMap::new();
@@ -140,6 +144,17 @@ fn render_rows(rows: &[Row], summary: &Summary) -> String {
             "rdpsweep_hosts_by_severity{{severity=\"{}\"}} {n}",
             s.as_str()
         );
+    }
+
+    // The same numbers as the HTML header and the terminal summary (see `headline`).
+    family(
+        &mut out,
+        "rdpsweep_endpoints_by_status",
+        "Hosts (host, port) of the last scan by verdict severity; a healthy host may carry info notes.",
+    );
+    let c = headline.counts();
+    for (status, n) in [("healthy", c.healthy), ("warn", c.warn), ("fail", c.fail)] {
+        let _ = writeln!(out, "rdpsweep_endpoints_by_status{{status=\"{status}\"}} {n}");
     }
 
     family(
@@ -251,6 +266,7 @@ fn render_rows(rows: &[Row], summary: &Summary) -> String {
 pub struct MetricsSink {
     to: MetricsTo,
     rows: Vec<Row>,
+    headline: Headline,
 }
 
 enum MetricsTo {
@@ -263,6 +279,7 @@ impl MetricsSink {
         Ok(MetricsSink {
             to: MetricsTo::Dest(Dest::open(out)?),
             rows: Vec::new(),
+            headline: Headline::default(),
         })
     }
 
@@ -272,6 +289,7 @@ impl MetricsSink {
         MetricsSink {
             to: MetricsTo::Push(target),
             rows: Vec::new(),
+            headline: Headline::default(),
         }
     }
 }
@@ -279,11 +297,12 @@ impl MetricsSink {
 impl Sink for MetricsSink {
     fn write(&mut self, r: &HostReport) -> io::Result<()> {
         self.rows.push(Row::of(r));
+        self.headline.add(r);
         Ok(())
     }
 
     fn finish(self: Box<Self>, summary: &Summary) -> io::Result<()> {
-        let text = render_rows(&self.rows, summary);
+        let text = render_rows(&self.rows, &self.headline, summary);
         match self.to {
             MetricsTo::Dest(mut w) => {
                 w.write_all(text.as_bytes())?;
@@ -427,6 +446,15 @@ mod tests {
         has("rdpsweep_hosts{verdict=\"port-filtered\"} 1");
         has("rdpsweep_hosts_by_severity{severity=\"fail\"} 3");
         has("rdpsweep_hosts_by_severity{severity=\"info\"} 0");
+        // Headline counts: hosts by verdict severity, the HTML header's numbers.
+        let c = {
+            let mut h = Headline::default();
+            fleet().iter().for_each(|r| h.add(r));
+            h.counts()
+        };
+        assert!(c.hosts > 0);
+        has(&format!("rdpsweep_endpoints_by_status{{status=\"fail\"}} {}", c.fail));
+        has(&format!("rdpsweep_endpoints_by_status{{status=\"healthy\"}} {}", c.healthy));
         has("rdpsweep_scan_duration_seconds 12.5");
         has(&format!(
             "rdpsweep_last_run_timestamp_seconds {}",

@@ -6,10 +6,12 @@
 pub mod baseline;
 pub mod csv;
 pub mod dest;
+pub mod headline;
 pub mod html;
 pub mod jsonl;
 pub mod merge;
 pub mod metrics;
+pub mod terminal;
 pub mod push;
 
 use std::io;

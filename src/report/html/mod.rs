@@ -32,7 +32,7 @@
 //! shows the `change` each row carries.
 
 mod page;
-mod summary;
+pub mod summary;
 mod view;
 
 #[cfg(test)]
@@ -40,10 +40,8 @@ mod tests;
 
 use std::io;
 
-use super::csv::unix_of;
 use super::{Dest, Sink, Summary};
 use crate::clock::Timestamp;
-use crate::diagnose::days_left;
 use crate::model::HostReport;
 use crate::report::Output;
 
@@ -52,7 +50,7 @@ const MAX_VALUE: usize = 2_000;
 /// Entries listed per header list (the matrix has them all).
 const LIST_CAP: usize = 200;
 /// Certificate horizon in days.
-const HORIZON: [i64; 3] = [7, 30, 90];
+pub const HORIZON: [i64; 3] = [7, 30, 90];
 
 /// Keeps one compact JSON row per report and writes the page at finish.
 pub struct HtmlSink {
@@ -125,15 +123,7 @@ impl Collector {
             self.with_changes = true;
         }
         // Certificate days are counted from the row's own scan time, so a rebuilt page agrees.
-        let now = match unix_of(&rec.scanned_at) {
-            0 => self.fallback_now,
-            n => n,
-        };
-        let days = rec
-            .cert
-            .as_ref()
-            .filter(|c| c.not_after_unix != 0)
-            .map(|c| days_left(c, now));
+        let (now, days) = summary::cert_days(r, self.fallback_now);
         let address = rec.address.map(|a| a.to_string()).unwrap_or_default();
         self.tally.add(r, change.as_ref(), days, &address);
         self.rows
@@ -178,7 +168,7 @@ pub fn script_safe_json(json: &str) -> String {
 }
 
 /// At most `max` characters (on a char boundary), with an ellipsis when cut.
-fn clip(s: &str, max: usize) -> String {
+pub fn clip(s: &str, max: usize) -> String {
     // Fast path: no more bytes than the limit means no more characters either.
     if s.len() <= max {
         return s.to_string();

@@ -144,24 +144,27 @@ impl Collector {
         if self.with_changes {
             self.write_changes(w)?;
         }
-        // Severity cards (buttons: the script turns them into filters).
-        w.write_all(b"<section class=\"cards\" aria-label=\"Rows by severity\">\n")?;
-        for (i, (name, icon, label)) in [
-            ("fail", "✖", "Fail: RDP connections fail"),
-            ("warn", "⚠", "Warn: works, needs attention"),
-            ("info", "ℹ", "Info: healthy, with notes"),
-            ("ok", "✓", "OK: healthy"),
-        ]
-        .iter()
-        .enumerate()
-        {
-            let n = self.tally.sev_rows.get(3 - i).copied().unwrap_or(0);
+        // Hosts by verdict severity (buttons: the script turns them into row filters; a
+        // healthy host's rows are `ok` or `info`, hence two severities on that card).
+        let c = self.tally.headline.counts();
+        let notes = if c.healthy_with_notes > 0 {
+            format!(" ({} with notes)", fmt_n(c.healthy_with_notes))
+        } else {
+            String::new()
+        };
+        w.write_all(b"<section class=\"cards\" aria-label=\"Hosts by verdict\">\n")?;
+        for (name, sevs, icon, n, label) in [
+            ("fail", "fail", "✖", c.fail, "Fail: RDP connections fail".to_string()),
+            ("warn", "warn", "⚠", c.warn, "Warn: works, needs attention".to_string()),
+            ("ok", "ok,info", "✓", c.healthy, format!("Healthy{notes}")),
+        ] {
             writeln!(
                 w,
-                "<button type=\"button\" class=\"card s-{name}\" data-sev=\"{name}\" title=\"Show only {name} rows\">\
+                "<button type=\"button\" class=\"card s-{name}\" data-sev=\"{sevs}\" title=\"Show only the rows of {name} hosts\">\
                  <span class=\"ic\" aria-hidden=\"true\">{icon}</span><span class=\"num\">{}</span>\
-                 <span class=\"lbl\">{label}</span></button>",
-                fmt_n(n)
+                 <span class=\"lbl\">{}</span></button>",
+                fmt_n(n),
+                esc(&label)
             )?;
         }
         w.write_all(b"</section>\n<div class=\"panels\">\n")?;
@@ -251,24 +254,18 @@ impl Collector {
     }
 
     fn write_causes<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        let mut causes: Vec<(&FindingCode, &Cause)> = self.tally.causes.iter().collect();
-        causes.sort_by(|a, b| {
-            b.1.severity
-                .cmp(&a.1.severity)
-                .then(b.1.hosts.len().cmp(&a.1.hosts.len()))
-                .then(a.0.as_str().cmp(b.0.as_str()))
-        });
+        let causes = self.tally.ranked_causes();
         let total_hosts = self.tally.hosts.len().max(1);
         w.write_all(
             b"<section class=\"panel causes\" aria-labelledby=\"h-causes\">\n\
               <h2 id=\"h-causes\">Why connections fail (0x904 / 0x7), by hosts hit</h2>\n",
         )?;
-        let fails: Vec<(&FindingCode, &Cause)> = causes
+        let fails: Vec<(FindingCode, &Cause)> = causes
             .iter()
             .filter(|c| c.1.severity == Severity::Fail)
             .copied()
             .collect();
-        let warns: Vec<(&FindingCode, &Cause)> = causes
+        let warns: Vec<(FindingCode, &Cause)> = causes
             .iter()
             .filter(|c| c.1.severity == Severity::Warn)
             .copied()
@@ -302,7 +299,7 @@ impl Collector {
     fn write_cause_table<W: Write>(
         &self,
         w: &mut W,
-        list: &[(&FindingCode, &Cause)],
+        list: &[(FindingCode, &Cause)],
         total: usize,
     ) -> io::Result<()> {
         w.write_all(
@@ -334,32 +331,16 @@ impl Collector {
     fn write_horizon<W: Write>(&self, w: &mut W) -> io::Result<()> {
         let mut certs: Vec<&CertLine> = self.tally.certs.iter().collect();
         certs.sort_by(|a, b| a.days.cmp(&b.days).then(a.host.cmp(&b.host)));
-        let expired = certs.iter().filter(|c| c.days < 0).count() as u64;
-        let within = |n: i64| certs.iter().filter(|c| c.days >= 0 && c.days <= n).count() as u64;
+        let (expired, [(d0, n0), (d1, n1), (d2, n2)]) = self.tally.horizon();
         w.write_all(
             b"<section class=\"panel horizon\" aria-labelledby=\"h-horizon\">\n\
               <h2 id=\"h-horizon\">Certificate expiry</h2>\n<div class=\"tiles\">",
         )?;
         let tiles = [
             ("expired", "expired".to_string(), expired, "fail"),
-            (
-                "7",
-                format!("within {} days", HORIZON[0]),
-                within(HORIZON[0]),
-                "warn",
-            ),
-            (
-                "30",
-                format!("within {} days", HORIZON[1]),
-                within(HORIZON[1]),
-                "warn",
-            ),
-            (
-                "90",
-                format!("within {} days", HORIZON[2]),
-                within(HORIZON[2]),
-                "info",
-            ),
+            ("7", format!("within {d0} days"), n0, "warn"),
+            ("30", format!("within {d1} days"), n1, "warn"),
+            ("90", format!("within {d2} days"), n2, "info"),
         ];
         for (key, label, n, sev) in tiles {
             let cls = if n == 0 { "ok" } else { sev };

@@ -254,7 +254,9 @@ function focusMatrix() {
   $('h-matrix').scrollIntoView({ block: 'start' });
 }
 function only(set, v) { const was = set.size === 1 && set.has(v); set.clear(); if (!was) set.add(v); }
-for (const b of document.querySelectorAll('.card[data-sev]')) b.addEventListener('click', () => { only(state.sev, b.dataset.sev); focusMatrix(); });
+// A card may stand for several row severities (healthy hosts: ok and info rows).
+function onlyAll(set, vs) { const was = set.size === vs.length && vs.every((v) => set.has(v)); set.clear(); if (!was) for (const v of vs) set.add(v); }
+for (const b of document.querySelectorAll('.card[data-sev]')) b.addEventListener('click', () => { onlyAll(state.sev, b.dataset.sev.split(',')); focusMatrix(); });
 for (const b of document.querySelectorAll('.chg[data-ch]')) b.addEventListener('click', () => { only(state.ch, b.dataset.ch); focusMatrix(); });
 for (const b of document.querySelectorAll('.tile[data-exp]')) b.addEventListener('click', () => { state.exp = state.exp === b.dataset.exp ? '' : b.dataset.exp; focusMatrix(); });
 for (const b of document.querySelectorAll('[data-verdict]')) b.addEventListener('click', () => { state.verdict = b.dataset.verdict; focusMatrix(); });

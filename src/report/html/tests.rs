@@ -392,8 +392,16 @@ fn header_ranks_causes_by_hosts_and_counts_expiry() {
             "{key} != {n}"
         );
     }
-    // Severity cards count rows.
-    assert!(html.contains("data-sev=\"fail\" title=\"Show only fail rows\"><span class=\"ic\" aria-hidden=\"true\">✖</span><span class=\"num\">4</span>"));
+    // The cards count hosts by verdict: dual.example's two failing rows are one host, and a
+    // host whose verdict is ok is healthy whatever its info notes.
+    let card = |sevs: &str, name: &str, n: u64| {
+        format!("data-sev=\"{sevs}\" title=\"Show only the rows of {name} hosts\"><span class=\"ic\" aria-hidden=\"true\">{}</span><span class=\"num\">{n}</span>",
+            match name { "fail" => "✖", "warn" => "⚠", _ => "✓" })
+    };
+    assert!(html.contains(&card("fail", "fail", 3)), "fail card");
+    assert!(html.contains(&card("warn", "warn", 3)), "warn card");
+    assert!(html.contains(&card("ok,info", "ok", 2)), "healthy card");
+    assert!(!html.contains("data-sev=\"info\""));
     assert!(html.contains("<dd>2026-05-04 02:00:00 UTC</dd>"));
     assert!(html.contains("<dd>4 min 12 s</dd>"));
     assert!(!html.contains("<i>x</i>"));
