@@ -220,10 +220,20 @@ pub struct OutputArgs {
 pub struct CsvFormatArgs {
     /// `excel`: a UTF-8 byte-order mark and CRLF line ends, so Excel opened by double-click
     /// reads non-ASCII text as UTF-8. `plain` (default): no BOM, LF.
-    #[arg(long, value_name = "plain|excel", default_value = "plain", env = "RDPSWEEP_CSV_DIALECT")]
+    #[arg(
+        long,
+        value_name = "plain|excel",
+        default_value = "plain",
+        env = "RDPSWEEP_CSV_DIALECT"
+    )]
     pub csv_dialect: String,
     /// Cell separator: `,` (default), `;` (locales whose list separator is `;`) or `tab`.
-    #[arg(long, value_name = "CHAR", default_value = ",", env = "RDPSWEEP_CSV_DELIMITER")]
+    #[arg(
+        long,
+        value_name = "CHAR",
+        default_value = ",",
+        env = "RDPSWEEP_CSV_DELIMITER"
+    )]
     pub csv_delimiter: String,
 }
 

@@ -45,6 +45,7 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             expect_ip: vec![],
             extra: vec![("env".into(), "prod".into())],
             source: "servers.csv:2".into(),
+            ..Default::default()
         },
         address: Some(ip),
         dns: DnsOutcome {

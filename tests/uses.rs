@@ -68,7 +68,10 @@ fn sh(s: &str) -> String {
 /// Runs rdpsweep under a pseudo-terminal (`script`); returns what the terminal showed.
 fn run_in_pty(args: &[&str], envs: &[(&str, &str)]) -> Option<String> {
     let script = which("script")?;
-    let cmd: Vec<String> = std::iter::once(BIN).chain(args.iter().copied()).map(sh).collect();
+    let cmd: Vec<String> = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(sh)
+        .collect();
     let mut c = Command::new(script);
     c.args(["-qec", &cmd.join(" "), "/dev/null"])
         .env_remove("NO_COLOR")
@@ -116,7 +119,10 @@ fn terminal_table_only_on_a_terminal_and_coloured_unless_no_color() {
     let plain = run_in_pty(&args, &[("NO_COLOR", "1")]).unwrap();
     assert!(plain.contains("Why connections fail"), "{plain}");
     for sgr in ["\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[1m", "\x1b[2m"] {
-        assert!(!plain.contains(sgr), "colour {sgr:?} despite NO_COLOR: {plain:?}");
+        assert!(
+            !plain.contains(sgr),
+            "colour {sgr:?} despite NO_COLOR: {plain:?}"
+        );
     }
 
     // No terminal (cron, pipes): exactly today's one line.
@@ -124,7 +130,10 @@ fn terminal_table_only_on_a_terminal_and_coloured_unless_no_color() {
     let err = text(&o.stderr);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].starts_with("rdpsweep: 3 targets, 3 rows in "), "{err}");
+    assert!(
+        lines[0].starts_with("rdpsweep: 3 targets, 3 rows in "),
+        "{err}"
+    );
     assert!(!err.contains('\x1b'));
 
     // --quiet: nothing at all, even on a terminal.
@@ -208,11 +217,17 @@ fn open_only_keeps_the_listening_addresses_and_counts_the_rest() {
     assert_eq!(csv_rows, 1 + 3);
     // The rest still counted by kind: the /28's other 11 hosts refuse (RST from loopback).
     assert!(err.contains("rdpsweep: 14 targets, 3 rows"), "{err}");
-    assert!(err.contains("--open-only left out 11: 11 refused, 0 filtered, 0 down"), "{err}");
+    assert!(
+        err.contains("--open-only left out 11: 11 refused, 0 filtered, 0 down"),
+        "{err}"
+    );
 
     // The terminal table says the same.
     if let Some(tty) = run_in_pty(&args, &[("NO_COLOR", "1")]) {
-        assert!(tty.contains("Port not open: 11 refused · 0 filtered · 0 down"), "{tty}");
+        assert!(
+            tty.contains("Port not open: 11 refused · 0 filtered · 0 down"),
+            "{tty}"
+        );
         assert!(tty.contains("Hosts: 3 — "), "{tty}");
     }
 }
@@ -366,7 +381,10 @@ print(json.dumps([[r['host'], r['site'], r['owner']] for r in rows]))
     assert_eq!(out.lines().count(), 3, "{out}");
     for (h, site, _) in SITES {
         assert!(out.contains(&format!("\"host\":\"{h}\"")), "{out}");
-        assert!(out.contains(&format!("\"site\":\"{site}\"")), "{site}: {out}");
+        assert!(
+            out.contains(&format!("\"site\":\"{site}\"")),
+            "{site}: {out}"
+        );
     }
 
     // A bad dialect or delimiter is a usage error.
@@ -387,7 +405,10 @@ fn libreoffice_round_trip_keeps_every_non_ascii_cell() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (csv, _) = excel_scan(dir.path());
-    let profile = format!("-env:UserInstallation=file://{}/lo-profile", dir.path().display());
+    let profile = format!(
+        "-env:UserInstallation=file://{}/lo-profile",
+        dir.path().display()
+    );
     let conv = |args: &[&str]| {
         let mut c = Command::new(&soffice);
         c.arg(&profile)

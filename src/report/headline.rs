@@ -110,10 +110,20 @@ mod tests {
         let mut h = Headline::default();
         h.add(&rep("a.example", FindingCode::Ok, Severity::Ok, true));
         h.add(&rep("b.example", FindingCode::Ok, Severity::Ok, false));
-        h.add(&rep("c.example", FindingCode::TcpError, Severity::Fail, false));
+        h.add(&rep(
+            "c.example",
+            FindingCode::TcpError,
+            Severity::Fail,
+            false,
+        ));
         // Same host, second address, healthy: the host stays failing.
         h.add(&rep("C.example.", FindingCode::Ok, Severity::Ok, true));
-        h.add(&rep("d.example", FindingCode::CertExpired, Severity::Warn, false));
+        h.add(&rep(
+            "d.example",
+            FindingCode::CertExpired,
+            Severity::Warn,
+            false,
+        ));
         let mut gone = rep("e.example", FindingCode::TcpError, Severity::Fail, false);
         gone.change = Some(Change::Gone);
         h.add(&gone);

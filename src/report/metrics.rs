@@ -453,8 +453,14 @@ mod tests {
             h.counts()
         };
         assert!(c.hosts > 0);
-        has(&format!("rdpsweep_endpoints_by_status{{status=\"fail\"}} {}", c.fail));
-        has(&format!("rdpsweep_endpoints_by_status{{status=\"healthy\"}} {}", c.healthy));
+        has(&format!(
+            "rdpsweep_endpoints_by_status{{status=\"fail\"}} {}",
+            c.fail
+        ));
+        has(&format!(
+            "rdpsweep_endpoints_by_status{{status=\"healthy\"}} {}",
+            c.healthy
+        ));
         has("rdpsweep_scan_duration_seconds 12.5");
         has(&format!(
             "rdpsweep_last_run_timestamp_seconds {}",

@@ -148,8 +148,14 @@ pub fn render(out: &Outcome, reports: &[String], colour: bool, width: usize) -> 
         "  {} {} — {} · {} · {}",
         p.bold("Hosts:"),
         c.hosts,
-        p.sev(Severity::Fail, &format!("{} {} fail", icon(Severity::Fail), c.fail)),
-        p.sev(Severity::Warn, &format!("{} {} warn", icon(Severity::Warn), c.warn)),
+        p.sev(
+            Severity::Fail,
+            &format!("{} {} fail", icon(Severity::Fail), c.fail)
+        ),
+        p.sev(
+            Severity::Warn,
+            &format!("{} {} warn", icon(Severity::Warn), c.warn)
+        ),
         p.sev(
             Severity::Ok,
             &format!("{} {} healthy{notes}", icon(Severity::Ok), c.healthy)

@@ -154,8 +154,20 @@ impl Collector {
         };
         w.write_all(b"<section class=\"cards\" aria-label=\"Hosts by verdict\">\n")?;
         for (name, sevs, icon, n, label) in [
-            ("fail", "fail", "✖", c.fail, "Fail: RDP connections fail".to_string()),
-            ("warn", "warn", "⚠", c.warn, "Warn: works, needs attention".to_string()),
+            (
+                "fail",
+                "fail",
+                "✖",
+                c.fail,
+                "Fail: RDP connections fail".to_string(),
+            ),
+            (
+                "warn",
+                "warn",
+                "⚠",
+                c.warn,
+                "Warn: works, needs attention".to_string(),
+            ),
             ("ok", "ok,info", "✓", c.healthy, format!("Healthy{notes}")),
         ] {
             writeln!(

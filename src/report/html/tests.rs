@@ -24,6 +24,7 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             expect_ip: vec![],
             extra: vec![("rack".into(), "R12".into())],
             source: "servers.csv:2".into(),
+            ..Default::default()
         },
         address: Some(ip),
         dns: DnsOutcome {
@@ -395,8 +396,14 @@ fn header_ranks_causes_by_hosts_and_counts_expiry() {
     // The cards count hosts by verdict: dual.example's two failing rows are one host, and a
     // host whose verdict is ok is healthy whatever its info notes.
     let card = |sevs: &str, name: &str, n: u64| {
-        format!("data-sev=\"{sevs}\" title=\"Show only the rows of {name} hosts\"><span class=\"ic\" aria-hidden=\"true\">{}</span><span class=\"num\">{n}</span>",
-            match name { "fail" => "✖", "warn" => "⚠", _ => "✓" })
+        format!(
+            "data-sev=\"{sevs}\" title=\"Show only the rows of {name} hosts\"><span class=\"ic\" aria-hidden=\"true\">{}</span><span class=\"num\">{n}</span>",
+            match name {
+                "fail" => "✖",
+                "warn" => "⚠",
+                _ => "✓",
+            }
+        )
     };
     assert!(html.contains(&card("fail", "fail", 3)), "fail card");
     assert!(html.contains(&card("warn", "warn", 3)), "warn card");
