@@ -409,7 +409,7 @@ impl RowWriter {
         let st = &mut self.stats;
         st.rows += 1;
         // Nothing answering at a swept address is the normal case in a subnet, not a finding.
-        if !(r.record.target.from_range && !port_open(r)) {
+        if !r.record.target.from_range || port_open(r) {
             st.worst = st.worst.max(Some(r.severity));
         }
         st.tally.add_row(r);
