@@ -243,7 +243,6 @@ impl CsvFormatArgs {
     }
 }
 
-
 /// What makes the exit status 1 (`--fail-on`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {

@@ -410,6 +410,7 @@ mod tests {
                 html: Some(other.to_path_buf()),
                 metrics: None,
                 metrics_push: None,
+                csv_format: Default::default(),
             },
             None,
         )

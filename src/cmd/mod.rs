@@ -167,7 +167,9 @@ pub fn open_sinks(outs: &Outputs, extras: &[String]) -> Result<Vec<Box<dyn Sink>
     }
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(o) = &outs.csv {
-        sinks.push(open(o, |o| CsvSink::create_with(o, extras, outs.csv_format))?);
+        sinks.push(open(o, |o| {
+            CsvSink::create_with(o, extras, outs.csv_format)
+        })?);
     }
     if let Some(o) = &outs.jsonl {
         sinks.push(open(o, JsonlSink::create)?);

@@ -102,6 +102,7 @@ mod tests {
             findings: vec![],
             change: None,
             first_seen_failing: None,
+            run: None,
         }
     }
 

@@ -154,7 +154,10 @@ fn render_rows(rows: &[Row], headline: &Headline, summary: &Summary) -> String {
     );
     let c = headline.counts();
     for (status, n) in [("healthy", c.healthy), ("warn", c.warn), ("fail", c.fail)] {
-        let _ = writeln!(out, "rdpsweep_endpoints_by_status{{status=\"{status}\"}} {n}");
+        let _ = writeln!(
+            out,
+            "rdpsweep_endpoints_by_status{{status=\"{status}\"}} {n}"
+        );
     }
 
     family(

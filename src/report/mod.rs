@@ -11,8 +11,8 @@ pub mod html;
 pub mod jsonl;
 pub mod merge;
 pub mod metrics;
-pub mod terminal;
 pub mod push;
+pub mod terminal;
 
 use std::io;
 use std::path::{Path, PathBuf};
