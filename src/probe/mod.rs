@@ -4,8 +4,10 @@
 //! host is data, never an error. Connections are counted, spaced per address, and rate-limited
 //! globally. The probe records facts only: the pipeline diagnoses them.
 
+pub mod alive;
 pub mod cert;
 pub mod credssp;
+pub mod errqueue;
 pub mod host;
 pub mod io;
 pub mod mcs;
