@@ -10,10 +10,11 @@ use tokio::time::Instant;
 use super::host::HostCtx;
 use crate::model::{AliveAnswer, AliveOutcome};
 
-/// The companion SYNs for `ctx`'s address; `None` when there are no ports to try or no time.
+/// The companion SYNs for `ctx`'s address; `None` when there are no ports to try, no time, or
+/// this is a retry (`--retries`: the first attempt's SYNs already answered the question).
 pub async fn alive_phase(ctx: &mut HostCtx<'_>) -> Option<AliveOutcome> {
     let ports = &ctx.prober.opts.alive_ports;
-    if ports.is_empty() || ctx.out_of_time() {
+    if ports.is_empty() || !ctx.companions || ctx.out_of_time() {
         return None;
     }
     // A live host answers a SYN within a round trip: the connect timeout is ample, and the
@@ -108,6 +109,10 @@ mod tests {
         assert_eq!(alive_phase(&mut ctx).await, None);
         let p = prober(vec![445], 0);
         let mut ctx = HostCtx::new(&p, addr, Instant::now());
+        assert_eq!(alive_phase(&mut ctx).await, None);
+        // A retry sends none: the first attempt's evidence stands.
+        let mut ctx = HostCtx::new(&p, addr, Instant::now() + Duration::from_secs(5));
+        ctx.companions = false;
         assert_eq!(alive_phase(&mut ctx).await, None);
         assert_eq!(ctx.connections, 0);
     }

@@ -28,6 +28,8 @@ pub struct HostCtx<'a> {
     pub addr: SocketAddr,
     pub host_deadline: Instant,
     pub connections: u32,
+    /// Whether the alive phase may send its companion SYNs (the first attempt only).
+    pub companions: bool,
     last_connect: Option<Instant>,
 }
 
@@ -38,6 +40,7 @@ impl<'a> HostCtx<'a> {
             addr,
             host_deadline,
             connections: 0,
+            companions: true,
             last_connect: None,
         }
     }
