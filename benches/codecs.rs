@@ -90,6 +90,8 @@ fn healthy_record(cert: CertFacts, credssp: CredSspOutcome) -> ProbeRecord {
             status: TcpStatus::Open,
             rtt_ms: Some(0.1),
             error: None,
+            icmp: None,
+            alive: None,
         }),
         rdp: Some(RdpOutcome {
             attempts: vec![

@@ -104,6 +104,12 @@ pub struct ScanArgs {
     #[arg(long, default_value = "200ms", env = "RDPSWEEP_HOST_SPACING", value_parser = parse_duration)]
     pub host_spacing: std::time::Duration,
 
+    /// When the RDP port gives no answer at all, one SYN to each of these ports (all at once,
+    /// counted in --rate): a SYN-ACK or RST from any means the host is up and the RDP port is
+    /// filtered; silence everywhere means `host-down`. Comma-separated, at most 8; "" turns it off.
+    #[arg(long, value_name = "PORTS", default_value = "445,135", env = "RDPSWEEP_ALIVE_PORTS", value_parser = parse_alive_ports)]
+    pub alive_ports: AlivePorts,
+
     /// DNS server IP[:PORT] to query instead of the system's resolv.conf; repeatable.
     #[arg(
         long = "dns-server",
@@ -391,10 +397,49 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| format!("bad duration {t:?}: {e} (write e.g. 5s, 250ms, 2m)"))
 }
 
+/// `--alive-ports`: the companion ports, in order, without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlivePorts(pub Vec<u16>);
+
+/// At most this many companion ports: each is a SYN to a host that may be down.
+pub const MAX_ALIVE_PORTS: usize = 8;
+
+pub fn parse_alive_ports(s: &str) -> Result<AlivePorts, String> {
+    let mut ports = Vec::new();
+    for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let n: u16 = p
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("bad port {p:?} in --alive-ports (write e.g. 445,135)"))?;
+        if !ports.contains(&n) {
+            ports.push(n);
+        }
+    }
+    if ports.len() > MAX_ALIVE_PORTS {
+        return Err(format!(
+            "--alive-ports lists {} ports; at most {MAX_ALIVE_PORTS}",
+            ports.len()
+        ));
+    }
+    Ok(AlivePorts(ports))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn alive_ports() {
+        assert_eq!(parse_alive_ports("445,135").unwrap().0, [445, 135]);
+        assert_eq!(parse_alive_ports(" 22 , 22,80,").unwrap().0, [22, 80]);
+        assert!(parse_alive_ports("").unwrap().0.is_empty());
+        assert!(parse_alive_ports("0").is_err());
+        assert!(parse_alive_ports("65536").is_err());
+        assert!(parse_alive_ports("smb").is_err());
+        assert!(parse_alive_ports("1,2,3,4,5,6,7,8,9").is_err());
+    }
 
     #[test]
     fn durations() {

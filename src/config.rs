@@ -226,6 +226,7 @@ impl ScanConfig {
                 host_spacing: a.host_spacing,
                 retries: a.retries,
                 rate: a.rate,
+                alive_ports: a.alive_ports.0.clone(),
             },
             ca_bundle: a.ca_bundle.clone(),
             policy: Policy {

@@ -9,8 +9,9 @@ use std::net::IpAddr;
 
 use crate::cert;
 use crate::model::{
-    CertFacts, CredSspOutcome, CredSspStatus, DnsStatus, Finding, FindingCode as C, HostReport,
-    NegResult, ProbeRecord, Severity, TcpStatus, TlsOutcome, TlsStatus,
+    AliveAnswer, CertFacts, CredSspOutcome, CredSspStatus, DnsStatus, Finding, FindingCode as C,
+    HostReport, IcmpMeaning, Liveness, NegResult, ProbeRecord, Severity, TcpOutcome, TcpStatus,
+    TlsOutcome, TlsStatus,
 };
 use crate::rdp::x224::{FailureCode, Protocols, protocol_names, selection_is_valid};
 
@@ -62,10 +63,8 @@ pub fn diagnose(r: &ProbeRecord, now_unix: i64, policy: &Policy) -> Vec<Finding>
         match tcp.status {
             TcpStatus::Open => {}
             TcpStatus::Refused => acc.add(C::PortClosed, "connection refused"),
-            TcpStatus::Filtered => {
-                acc.add(C::PortFiltered, "no SYN-ACK before the connect timeout")
-            }
-            TcpStatus::Unreachable => acc.add(C::HostUnreachable, err),
+            TcpStatus::Filtered => filtered_findings(tcp, r.target.port, &mut acc),
+            TcpStatus::Unreachable => unreachable_findings(tcp, err, &mut acc),
             TcpStatus::Error => acc.add(C::TcpError, err),
         }
     }
@@ -113,6 +112,72 @@ pub fn report(record: ProbeRecord, now_unix: i64, policy: &Policy) -> HostReport
         change: None,
         first_seen_failing: None,
         run: None,
+    }
+}
+
+/// No answer on the RDP port: the companion SYNs (when they ran) tell a down host from a
+/// filtered port.
+fn filtered_findings(tcp: &TcpOutcome, port: u16, acc: &mut Acc) {
+    const NO_ANSWER: &str = "no SYN-ACK before the connect timeout";
+    let Some(alive) = &tcp.alive else {
+        acc.add(C::PortFiltered, NO_ANSWER);
+        return;
+    };
+    match alive.liveness() {
+        Liveness::Up(p) => {
+            let how = match p.answer {
+                AliveAnswer::SynAck => "a SYN-ACK",
+                _ => "a RST",
+            };
+            acc.add(
+                C::PortFiltered,
+                format!(
+                    "{NO_ANSWER}; the host is up: port {} answered with {how} ({})",
+                    p.port,
+                    alive.details()
+                ),
+            );
+        }
+        Liveness::Down => acc.add(
+            C::HostDown,
+            format!(
+                "no answer on port {port} nor on the other ports tried ({})",
+                alive.details()
+            ),
+        ),
+        Liveness::Unknown => acc.add(
+            C::PortFiltered,
+            format!(
+                "{NO_ANSWER}; whether the host is up is unknown ({})",
+                alive.details()
+            ),
+        ),
+    }
+}
+
+/// An ICMP error (or a local routing failure) ended the connect: who rejected it and why.
+fn unreachable_findings(tcp: &TcpOutcome, err: String, acc: &mut Acc) {
+    match &tcp.icmp {
+        Some(i) => {
+            let code = match i.meaning() {
+                IcmpMeaning::Rejected => C::PortRejected,
+                IcmpMeaning::NetUnreachable => C::NetUnreachable,
+                IcmpMeaning::HostUnreachable => C::HostUnreachable,
+            };
+            let detail = if err.is_empty() {
+                i.describe()
+            } else {
+                format!("{err}: {}", i.describe())
+            };
+            acc.add(code, detail);
+        }
+        // No ICMP behind it: the scanner's own routing table has no route (the errno name is
+        // the recorded fact, in old saved scans too).
+        None if err == "ENETUNREACH" => acc.add(
+            C::NetUnreachable,
+            "ENETUNREACH: the scanner has no route to this network",
+        ),
+        None => acc.add(C::HostUnreachable, err),
     }
 }
 
@@ -500,6 +565,8 @@ mod tests {
                 status: TcpStatus::Open,
                 rtt_ms: Some(1.0),
                 error: None,
+                icmp: None,
+                alive: None,
             }),
             connections: 1,
             duration_ms: 1.0,
@@ -590,9 +657,151 @@ mod tests {
                 status: st,
                 rtt_ms: None,
                 error: None,
+                icmp: None,
+                alive: None,
             });
             assert_eq!(codes(&r)[0], code);
         }
+    }
+
+    fn filtered_with(probes: &[(u16, AliveAnswer, Option<IcmpReport>)]) -> ProbeRecord {
+        let mut r = base("h");
+        r.tcp = Some(TcpOutcome {
+            alive: Some(AliveOutcome {
+                probes: probes
+                    .iter()
+                    .map(|&(port, answer, icmp)| AliveProbe { port, answer, icmp })
+                    .collect(),
+            }),
+            ..TcpOutcome::status(TcpStatus::Filtered)
+        });
+        r
+    }
+
+    fn icmp(proto: IcmpProto, icmp_type: u8, code: u8) -> IcmpReport {
+        IcmpReport {
+            proto,
+            icmp_type,
+            code,
+            from: Some("198.51.100.1".parse().unwrap()),
+        }
+    }
+
+    fn first(r: &ProbeRecord) -> Finding {
+        diagnose(r, 1_800_000_000, &Policy::default())
+            .into_iter()
+            .next()
+            .unwrap()
+    }
+
+    #[test]
+    fn companion_ports_tell_down_from_filtered() {
+        use AliveAnswer::*;
+        // One RST anywhere: the host is up, 3389 is filtered.
+        let f = first(&filtered_with(&[(445, Silent, None), (135, Rst, None)]));
+        assert_eq!(f.code, C::PortFiltered);
+        assert!(
+            f.detail
+                .contains("host is up: port 135 answered with a RST"),
+            "{}",
+            f.detail
+        );
+        let f = first(&filtered_with(&[(445, SynAck, None)]));
+        assert!(
+            f.detail.contains("port 445 answered with a SYN-ACK"),
+            "{}",
+            f.detail
+        );
+        // Silence everywhere, or routers saying the host is unreachable: down.
+        let f = first(&filtered_with(&[(445, Silent, None), (135, Silent, None)]));
+        assert_eq!(f.code, C::HostDown);
+        assert!(f.detail.contains("445 silent, 135 silent"), "{}", f.detail);
+        assert!(f.remedy.contains("inventory"));
+        let unreach = Some(icmp(IcmpProto::Icmp, 3, 1));
+        assert_eq!(
+            first(&filtered_with(&[(445, Icmp, unreach), (135, Silent, None)])).code,
+            C::HostDown
+        );
+        // A filter rejecting a companion, or a companion never sent: no proof either way.
+        let rejected = Some(icmp(IcmpProto::Icmp, 3, 13));
+        let f = first(&filtered_with(&[
+            (445, Icmp, rejected),
+            (135, Silent, None),
+        ]));
+        assert_eq!(f.code, C::PortFiltered);
+        assert!(f.detail.contains("unknown"), "{}", f.detail);
+        assert_eq!(
+            first(&filtered_with(&[(445, Error, None), (135, Silent, None)])).code,
+            C::PortFiltered
+        );
+        // Not probed: as before.
+        let mut r = base("h");
+        r.tcp = Some(TcpOutcome::status(TcpStatus::Filtered));
+        assert_eq!(first(&r).detail, "no SYN-ACK before the connect timeout");
+    }
+
+    #[test]
+    fn icmp_errors_name_who_rejected_and_why() {
+        let unreachable = |icmp: Option<IcmpReport>, err: &str| {
+            let mut r = base("h");
+            r.tcp = Some(TcpOutcome {
+                error: Some(err.into()),
+                icmp,
+                ..TcpOutcome::status(TcpStatus::Unreachable)
+            });
+            first(&r)
+        };
+        for (proto, t, c, code) in [
+            (IcmpProto::Icmp, 3, 13, C::PortRejected),
+            (IcmpProto::Icmp, 3, 9, C::PortRejected),
+            (IcmpProto::Icmp, 3, 10, C::PortRejected),
+            (IcmpProto::Icmp, 3, 3, C::PortRejected),
+            (IcmpProto::Icmpv6, 1, 1, C::PortRejected),
+            (IcmpProto::Icmpv6, 1, 4, C::PortRejected),
+            (IcmpProto::Icmp, 3, 0, C::NetUnreachable),
+            (IcmpProto::Icmpv6, 1, 0, C::NetUnreachable),
+            (IcmpProto::Icmp, 3, 1, C::HostUnreachable),
+            (IcmpProto::Icmpv6, 1, 3, C::HostUnreachable),
+            (IcmpProto::Icmp, 11, 0, C::HostUnreachable),
+        ] {
+            let f = unreachable(Some(icmp(proto, t, c)), "EHOSTUNREACH");
+            assert_eq!(f.code, code, "{proto:?} {t}/{c}");
+            assert!(f.detail.contains("from 198.51.100.1"), "{}", f.detail);
+            assert!(f.detail.starts_with("EHOSTUNREACH: "), "{}", f.detail);
+        }
+        let f = unreachable(Some(icmp(IcmpProto::Icmp, 3, 13)), "EHOSTUNREACH");
+        assert!(
+            f.detail
+                .contains("type 3 code 13 (communication administratively prohibited)")
+        );
+        assert!(f.remedy.contains("firewall"));
+        // Without ICMP: ENETUNREACH is the scanner's own routing table.
+        let f = unreachable(None, "ENETUNREACH");
+        assert_eq!(f.code, C::NetUnreachable);
+        assert!(f.detail.contains("scanner has no route"));
+        assert_eq!(unreachable(None, "EHOSTUNREACH").code, C::HostUnreachable);
+    }
+
+    /// Records saved before these facts existed read back unchanged, and rows without them
+    /// serialise exactly as before.
+    #[test]
+    fn tcp_facts_are_optional_in_json() {
+        let old = r#"{"status":"filtered"}"#;
+        let t: TcpOutcome = serde_json::from_str(old).unwrap();
+        assert_eq!(t, TcpOutcome::status(TcpStatus::Filtered));
+        assert_eq!(serde_json::to_string(&t).unwrap(), old);
+        let mut t = filtered_with(&[(445, AliveAnswer::Rst, None)]).tcp.unwrap();
+        t.icmp = Some(icmp(IcmpProto::Icmpv6, 1, 1));
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(
+            json.contains(r#""icmp":{"proto":"icmpv6","type":1,"code":1,"from":"198.51.100.1"}"#),
+            "{json}"
+        );
+        assert!(
+            json.contains(r#""alive":{"probes":[{"port":445,"answer":"rst"}]}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<TcpOutcome>(&json).unwrap(), t);
     }
 
     #[test]

@@ -117,7 +117,10 @@ codes! {
     DnsError = "dns-error", Fail, Dns, "DNS lookup failed", "check the resolver configuration";
     PortClosed = "port-closed", Fail, Tcp, "the RDP port refused the connection (RST)", "start the Remote Desktop Services (TermService) service, enable Remote Desktop, or check the listener port";
     PortFiltered = "port-filtered", Fail, Tcp, "no answer to the connection attempt (filtered)", "open TCP 3389 in the host and network firewalls (Windows Defender Firewall rule 'Remote Desktop - User Mode (TCP-In)')";
+    PortRejected = "port-rejected", Fail, Tcp, "a firewall rejected the connection (ICMP administratively prohibited or port unreachable)", "a firewall rule rejects TCP 3389 at the address in the details (a router or firewall on the path, or the host itself): allow TCP 3389 from the clients there";
+    HostDown = "host-down", Fail, Tcp, "no answer on the RDP port nor on any other port tried: the host is down", "the host is off or the inventory entry is stale: check that the VM/server is running and that its DNS record and inventory address are current";
     HostUnreachable = "host-unreachable", Fail, Tcp, "the network reported the host unreachable", "check routing/VPN to the host and that the host is up";
+    NetUnreachable = "net-unreachable", Fail, Tcp, "the network reported no route to the host's network", "check routing/VPN to the host's network: the router named in the details (or, when none is named, the scanner itself) has no route to it";
     TcpError = "tcp-error", Fail, Tcp, "the TCP connection failed", "check the network path to the host";
     NotRdp = "not-rdp", Fail, Rdp, "something other than RDP answers on this port", "check what listens on the port (netstat -abno); point clients at the RDP listener";
     RdpNoReply = "rdp-no-reply", Fail, Rdp, "the port accepts connections but never answers the RDP request", "restart TermService; check for a hung service, a middlebox, or connection limits";

@@ -121,6 +121,205 @@ pub struct TcpOutcome {
     /// io::ErrorKind / errno name for `Error` and `Unreachable`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The ICMP error that ended the connect, read from the socket's error queue
+    /// (`IP_RECVERR`): which message, and which router (or the host) sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp: Option<IcmpReport>,
+    /// Companion SYNs to other ports when this port gave no answer: host down or port filtered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alive: Option<AliveOutcome>,
+}
+
+impl TcpOutcome {
+    /// An outcome that is only its status: no time, error, ICMP or companion probes.
+    pub fn status(status: TcpStatus) -> TcpOutcome {
+        TcpOutcome {
+            status,
+            rtt_ms: None,
+            error: None,
+            icmp: None,
+            alive: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IcmpProto {
+    Icmp,
+    Icmpv6,
+}
+
+/// One ICMP error about our SYN (`sock_extended_err`): type and code as sent, and the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IcmpReport {
+    pub proto: IcmpProto,
+    #[serde(rename = "type")]
+    pub icmp_type: u8,
+    pub code: u8,
+    /// The address the ICMP came from (a router, a firewall, or the host itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<IpAddr>,
+}
+
+/// What an ICMP error says about the path, in the terms the findings use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcmpMeaning {
+    /// A filter rejected the packet: administratively prohibited (ICMP 3/9, 3/10, 3/13,
+    /// ICMPv6 1/1) or port unreachable for TCP (a REJECT rule: TCP stacks answer with RST).
+    Rejected,
+    /// No route to the network (ICMP 3/0, 3/6, 3/11; ICMPv6 1/0, 1/6 reject route).
+    NetUnreachable,
+    /// Anything else: host unreachable, TTL exceeded, ...
+    HostUnreachable,
+}
+
+impl IcmpReport {
+    pub fn meaning(&self) -> IcmpMeaning {
+        match (self.proto, self.icmp_type, self.code) {
+            (IcmpProto::Icmp, 3, 3 | 9 | 10 | 13) | (IcmpProto::Icmpv6, 1, 1 | 4 | 5) => {
+                IcmpMeaning::Rejected
+            }
+            (IcmpProto::Icmp, 3, 0 | 6 | 11) | (IcmpProto::Icmpv6, 1, 0 | 6) => {
+                IcmpMeaning::NetUnreachable
+            }
+            _ => IcmpMeaning::HostUnreachable,
+        }
+    }
+
+    /// e.g. "ICMP type 3 code 13 (communication administratively prohibited) from 10.200.0.1".
+    pub fn describe(&self) -> String {
+        let name = match (self.proto, self.icmp_type, self.code) {
+            (IcmpProto::Icmp, 3, 0) => "net unreachable",
+            (IcmpProto::Icmp, 3, 1) => "host unreachable",
+            (IcmpProto::Icmp, 3, 3) => "port unreachable",
+            (IcmpProto::Icmp, 3, 6) => "destination network unknown",
+            (IcmpProto::Icmp, 3, 7) => "destination host unknown",
+            (IcmpProto::Icmp, 3, 9) => "network administratively prohibited",
+            (IcmpProto::Icmp, 3, 10) => "host administratively prohibited",
+            (IcmpProto::Icmp, 3, 11) => "net unreachable for TOS",
+            (IcmpProto::Icmp, 3, 12) => "host unreachable for TOS",
+            (IcmpProto::Icmp, 3, 13) => "communication administratively prohibited",
+            (IcmpProto::Icmp, 11, _) => "time exceeded",
+            (IcmpProto::Icmpv6, 1, 0) => "no route to destination",
+            (IcmpProto::Icmpv6, 1, 1) => "communication administratively prohibited",
+            (IcmpProto::Icmpv6, 1, 3) => "address unreachable",
+            (IcmpProto::Icmpv6, 1, 4) => "port unreachable",
+            (IcmpProto::Icmpv6, 1, 5) => "source address failed ingress/egress policy",
+            (IcmpProto::Icmpv6, 1, 6) => "reject route to destination",
+            (IcmpProto::Icmpv6, 3, _) => "time exceeded",
+            _ => "",
+        };
+        let proto = match self.proto {
+            IcmpProto::Icmp => "ICMP",
+            IcmpProto::Icmpv6 => "ICMPv6",
+        };
+        let mut s = format!("{proto} type {} code {}", self.icmp_type, self.code);
+        if !name.is_empty() {
+            s.push_str(&format!(" ({name})"));
+        }
+        if let Some(from) = self.from {
+            s.push_str(&format!(" from {from}"));
+        }
+        s
+    }
+}
+
+/// How one companion SYN ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AliveAnswer {
+    /// The port accepted: the host is up.
+    SynAck,
+    /// The host's stack reset the SYN (nothing listens there): the host is up.
+    Rst,
+    /// Nothing before the deadline.
+    Silent,
+    /// An ICMP error came back instead (see `icmp`).
+    Icmp,
+    /// The scanner could not send it (its own error), or the deadline had passed.
+    Error,
+}
+
+impl AliveAnswer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AliveAnswer::SynAck => "syn-ack",
+            AliveAnswer::Rst => "rst",
+            AliveAnswer::Silent => "silent",
+            AliveAnswer::Icmp => "icmp",
+            AliveAnswer::Error => "error",
+        }
+    }
+}
+
+/// One companion SYN: the port, the answer, and the ICMP error when one came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliveProbe {
+    pub port: u16,
+    pub answer: AliveAnswer,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp: Option<IcmpReport>,
+}
+
+/// The companion probes, in port order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliveOutcome {
+    pub probes: Vec<AliveProbe>,
+}
+
+/// What the companion probes prove about the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness<'a> {
+    /// This port answered (SYN-ACK or RST): the host is up.
+    Up(&'a AliveProbe),
+    /// Every companion was silent or reported the host unreachable.
+    Down,
+    /// No proof either way (a filter rejected a companion, or one could not be sent).
+    Unknown,
+}
+
+impl AliveOutcome {
+    pub fn liveness(&self) -> Liveness<'_> {
+        if let Some(p) = self
+            .probes
+            .iter()
+            .find(|p| matches!(p.answer, AliveAnswer::SynAck | AliveAnswer::Rst))
+        {
+            return Liveness::Up(p);
+        }
+        let down = |p: &AliveProbe| match p.answer {
+            AliveAnswer::Silent => true,
+            AliveAnswer::Icmp => p.icmp.is_some_and(|i| i.meaning() != IcmpMeaning::Rejected),
+            _ => false,
+        };
+        if !self.probes.is_empty() && self.probes.iter().all(down) {
+            Liveness::Down
+        } else {
+            Liveness::Unknown
+        }
+    }
+
+    /// The `alive` column: `up (445 rst)`, `down`, `unknown`.
+    pub fn summary(&self) -> String {
+        match self.liveness() {
+            Liveness::Up(p) => format!("up ({} {})", p.port, p.answer.as_str()),
+            Liveness::Down => "down".into(),
+            Liveness::Unknown => "unknown".into(),
+        }
+    }
+
+    /// Every probe, e.g. "445 rst, 135 silent".
+    pub fn details(&self) -> String {
+        self.probes
+            .iter()
+            .map(|p| match &p.icmp {
+                Some(i) => format!("{} {}", p.port, i.describe()),
+                None => format!("{} {}", p.port, p.answer.as_str()),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// What one X.224 exchange produced (closed set; see docs/protocol.md §2.3-2.5, §3.2-3.3).

@@ -57,6 +57,8 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             status: TcpStatus::Open,
             rtt_ms: Some(0.8),
             error: None,
+            icmp: None,
+            alive: None,
         }),
         rdp: Some(RdpOutcome {
             attempts: vec![
@@ -173,6 +175,8 @@ fn unreached_after_tcp(mut r: ProbeRecord, status: TcpStatus) -> ProbeRecord {
         status,
         rtt_ms: None,
         error: None,
+        icmp: None,
+        alive: None,
     });
     r.rdp = None;
     r.tls = None;

@@ -179,6 +179,8 @@ async fn baseline_marks_changes_and_fail_on_new_alerts_only_on_regressions() {
                         status: rdpsweep::model::TcpStatus::Refused,
                         rtt_ms: None,
                         error: None,
+                        icmp: None,
+                        alive: None,
                     });
                     rec.rdp = None;
                     rec.tls = None;

@@ -124,6 +124,8 @@ fn lab_scan_config(
             host_spacing: Duration::from_millis(20),
             retries: 0,
             rate: 0,
+            // The `--alive-ports` default: the lab's filtered hosts show the companion evidence.
+            alive_ports: vec![445, 135],
         },
         ca_bundle: Some(ca.to_path_buf()),
         policy: Policy {

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::io::{ReadEnd, read_parsed};
 use super::{Prober, tcp};
-use crate::model::{NegResult, TcpOutcome, TcpStatus};
+use crate::model::{AliveAnswer, AliveProbe, NegResult, TcpOutcome, TcpStatus};
 use crate::rdp::x224::{self, Confirm, NotRdpHint, Protocols};
 
 /// SSL|HYBRID|HYBRID_EX: never more (xrdp rejects requests above 0x0B).
@@ -28,6 +28,8 @@ pub struct HostCtx<'a> {
     pub addr: SocketAddr,
     pub host_deadline: Instant,
     pub connections: u32,
+    /// Whether the alive phase may send its companion SYNs (the first attempt only).
+    pub companions: bool,
     last_connect: Option<Instant>,
 }
 
@@ -38,6 +40,7 @@ impl<'a> HostCtx<'a> {
             addr,
             host_deadline,
             connections: 0,
+            companions: true,
             last_connect: None,
         }
     }
@@ -64,9 +67,8 @@ impl HostCtx<'_> {
                 return (
                     None,
                     TcpOutcome {
-                        status: TcpStatus::Error,
-                        rtt_ms: None,
                         error: Some("host deadline".into()),
+                        ..TcpOutcome::status(TcpStatus::Error)
                     },
                 );
             }
@@ -96,9 +98,8 @@ impl HostCtx<'_> {
                         return (
                             None,
                             TcpOutcome {
-                                status,
-                                rtt_ms: None,
                                 error: Some(detail),
+                                ..TcpOutcome::status(status)
                             },
                         );
                     }
@@ -106,6 +107,30 @@ impl HostCtx<'_> {
                     pause = (pause * 2).min(EXHAUSTION_PAUSE_MAX);
                 }
             }
+        }
+    }
+
+    /// One SYN to another port of this address (the alive phase): rate-limited like every
+    /// connection, not spaced (the RDP port's connection limits are not involved), never
+    /// retried. A completed handshake is closed at once (abortive close, as everywhere).
+    pub async fn companion_syn(&self, port: u16, deadline: Instant) -> AliveProbe {
+        let probe = |answer, icmp| AliveProbe { port, answer, icmp };
+        self.prober.rate_wait().await;
+        if Instant::now() >= deadline {
+            return probe(AliveAnswer::Error, None);
+        }
+        let addr = SocketAddr::new(self.addr.ip(), port);
+        match tcp::attempt(addr, deadline).await {
+            tcp::Attempt::Open(..) | tcp::Attempt::ResetAfterAccept(_) => {
+                probe(AliveAnswer::SynAck, None)
+            }
+            tcp::Attempt::Failed(o) => match (o.status, o.icmp) {
+                (TcpStatus::Refused, _) => probe(AliveAnswer::Rst, None),
+                (TcpStatus::Filtered, _) => probe(AliveAnswer::Silent, None),
+                (_, Some(i)) => probe(AliveAnswer::Icmp, Some(i)),
+                _ => probe(AliveAnswer::Error, None),
+            },
+            tcp::Attempt::Exhausted(_) => probe(AliveAnswer::Error, None),
         }
     }
 

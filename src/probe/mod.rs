@@ -4,8 +4,10 @@
 //! host is data, never an error. Connections are counted, spaced per address, and rate-limited
 //! globally. The probe records facts only: the pipeline diagnoses them.
 
+pub mod alive;
 pub mod cert;
 pub mod credssp;
+pub mod errqueue;
 pub mod host;
 pub mod io;
 pub mod mcs;
@@ -130,7 +132,7 @@ impl Prober {
         let host_deadline = Instant::now() + self.opts.host_deadline;
         let started = Timestamp::now();
         let addr = SocketAddr::new(ip, target.port);
-        let mut rec = self.attempt(target, &dns, addr, host_deadline).await;
+        let mut rec = self.attempt(target, &dns, addr, host_deadline, true).await;
         let mut attempts = 1;
         let mut flaky = false;
         while attempts <= self.opts.retries
@@ -138,7 +140,8 @@ impl Prober {
             && Instant::now() + self.opts.connect_timeout < host_deadline
         {
             tokio::time::sleep(self.opts.host_spacing).await;
-            let again = self.attempt(target, &dns, addr, host_deadline).await;
+            // No companion SYNs again: the first attempt's evidence stands (the budget).
+            let again = self.attempt(target, &dns, addr, host_deadline, false).await;
             attempts += 1;
             let connections = rec.connections + again.connections;
             if signature(&again) != signature(&rec) {
@@ -169,10 +172,12 @@ impl Prober {
         dns: &DnsOutcome,
         addr: SocketAddr,
         host_deadline: Instant,
+        companions: bool,
     ) -> ProbeRecord {
         let mut rec = ProbeRecord::new(target.info.clone(), dns.clone(), String::new());
         rec.address = Some(addr.ip());
         let mut ctx = HostCtx::new(self, addr, host_deadline);
+        ctx.companions = companions;
         plan::run(&mut ctx, &mut rec).await;
         rec.connections = ctx.connections;
         rec

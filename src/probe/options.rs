@@ -32,4 +32,7 @@ pub struct ProbeOptions {
     pub retries: u32,
     /// New connections per second across the scan; 0 = unlimited.
     pub rate: u32,
+    /// Ports tried with one SYN each when the RDP port gives no answer (host down or port
+    /// filtered); empty = not tried.
+    pub alive_ports: Vec<u16>,
 }

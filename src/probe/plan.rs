@@ -2,7 +2,8 @@
 //! reconnect on the [`HostCtx`]) to its outcome. No phase calls another; this file is the only
 //! place that knows their order.
 //!
-//! 1. **tcp**: connect (`HostCtx::connect`).
+//! 1. **tcp**: connect (`HostCtx::connect`). No answer at all: **alive**, one SYN to each
+//!    `--alive-ports` port at once (host down or port filtered), and the plan ends.
 //! 2. **negotiate**: CR 0x0B (SSL|HYBRID|HYBRID_EX) on that connection (`negotiate::first`).
 //! 3. **tls**: if one TLS-based layer was selected, TLS on the same connection; when rustls
 //!    cannot talk to the server, the raw legacy hello on a new one.
@@ -18,16 +19,18 @@
 //! Connection budget: every reconnect is an event-log line on the server, so the plan spends
 //! as few as it can. Quick depth uses one connection (plus the TLS fallback's); the matrix makes
 //! at most 3 X.224 requests in all, the first included; the TLS fallback's connections (legacy
-//! hello, OpenSSL) are extra, and deep depth adds up to 5 MCS and 4 TLS connections. Connections
-//! are spaced per address (`--host-spacing`), rate-limited across the scan (`--rate`), and no
-//! phase starts one past the address's deadline (`--host-deadline`).
+//! hello, OpenSSL) are extra, and deep depth adds up to 5 MCS and 4 TLS connections. A host that
+//! never answered gets the alive phase's SYNs (one per `--alive-ports` port, 2 by default)
+//! instead of any of those. Connections are spaced per address (`--host-spacing`), rate-limited
+//! across the scan (`--rate`), and no phase starts one past the address's deadline
+//! (`--host-deadline`).
 
 use tokio::net::TcpStream;
 
 use super::host::{FIRST_REQUEST, HostCtx};
 use super::options::Depth;
 use super::tls::TlsEnd;
-use super::{cert, credssp, mcs, negotiate, tls};
+use super::{alive, cert, credssp, mcs, negotiate, tls};
 use crate::model::{NegAttempt, NegResult, ProbeRecord, RdpOutcome, TcpStatus};
 use crate::rdp::x224::Protocols;
 
@@ -36,8 +39,11 @@ const NLA_LAYERS: u32 = Protocols::HYBRID.bits() | Protocols::HYBRID_EX.bits();
 
 /// One attempt at one address: every phase's outcome into `rec`.
 pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
-    let (stream, tcp) = ctx.connect().await;
+    let (stream, mut tcp) = ctx.connect().await;
     let reset_after_accept = stream.is_none() && tcp.status == TcpStatus::Open;
+    if tcp.status == TcpStatus::Filtered {
+        tcp.alive = alive::alive_phase(ctx).await;
+    }
     rec.tcp = Some(tcp);
     let Some(mut stream) = stream else {
         if reset_after_accept {

@@ -1,12 +1,14 @@
 //! TCP phase: open / refused / filtered / unreachable, decided from error kinds and errno,
-//! never from message text.
+//! never from message text, and from the ICMP error the socket's error queue holds when one
+//! ended the connect (which message, which router sent it; see [`super::errqueue`]).
 
 use std::net::SocketAddr;
 use std::time::Instant as StdInstant;
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
+use super::errqueue;
 use crate::model::{TcpOutcome, TcpStatus};
 
 /// Errors that are the scanner's own (out of file descriptors or ports), not the host's.
@@ -31,7 +33,9 @@ pub fn classify(e: &std::io::Error) -> (TcpStatus, String) {
         (_, Some(libc::ECONNREFUSED)) => TcpStatus::Refused,
         (K::TimedOut, _) | (_, Some(libc::ETIMEDOUT)) => TcpStatus::Filtered,
         (K::HostUnreachable | K::NetworkUnreachable, _) => TcpStatus::Unreachable,
-        // ICMP admin-prohibited surfaces as EACCES/EPERM on Linux; no route as ENETUNREACH.
+        // ICMP "communication administratively prohibited" and "host unreachable" both surface
+        // as EHOSTUNREACH (the error queue tells them apart); EACCES/EPERM come from a filter
+        // on the scanner's own machine; no route as ENETUNREACH.
         (
             _,
             Some(
@@ -87,13 +91,24 @@ pub enum Attempt {
 /// One connection attempt with a deadline.
 pub async fn attempt(addr: SocketAddr, deadline: Instant) -> Attempt {
     let t0 = StdInstant::now();
-    match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
-        Err(_) => Attempt::Failed(TcpOutcome {
-            status: TcpStatus::Filtered,
-            rtt_ms: None,
-            error: None,
-        }),
+    let v6 = addr.is_ipv6();
+    let sock = match if v6 {
+        TcpSocket::new_v6()
+    } else {
+        TcpSocket::new_v4()
+    } {
+        Ok(s) => s,
+        Err(e) if is_local_exhaustion(&e) => return Attempt::Exhausted(e),
+        Err(e) => return failed(&e, None),
+    };
+    // Held until the attempt ends: the error queue of a failed connect is read through it.
+    let errq = errqueue::watch(&sock, v6);
+    match tokio::time::timeout_at(deadline, sock.connect(addr)).await {
+        Err(_) => Attempt::Failed(TcpOutcome::status(TcpStatus::Filtered)),
         Ok(Ok(s)) => {
+            if let Some(q) = &errq {
+                errqueue::unwatch(q, v6);
+            }
             let _ = s.set_nodelay(true);
             // The scanner closes only once it has the server's answer: an abortive close (RST)
             // then loses nothing, costs one packet instead of a FIN exchange, and leaves no
@@ -103,9 +118,8 @@ pub async fn attempt(addr: SocketAddr, deadline: Instant) -> Attempt {
             Attempt::Open(
                 s,
                 TcpOutcome {
-                    status: TcpStatus::Open,
                     rtt_ms: Some(rtt),
-                    error: None,
+                    ..TcpOutcome::status(TcpStatus::Open)
                 },
             )
         }
@@ -114,20 +128,27 @@ pub async fn attempt(addr: SocketAddr, deadline: Instant) -> Attempt {
         // completed (tokio reads SO_ERROR once the socket is writable).
         Ok(Err(e)) if e.raw_os_error() == Some(libc::ECONNRESET) => {
             Attempt::ResetAfterAccept(TcpOutcome {
-                status: TcpStatus::Open,
                 rtt_ms: Some(crate::clock::ms_since(t0)),
                 error: Some("ECONNRESET (reset right after the handshake)".into()),
+                ..TcpOutcome::status(TcpStatus::Open)
             })
         }
-        Ok(Err(e)) => {
-            let (status, detail) = classify(&e);
-            Attempt::Failed(TcpOutcome {
-                status,
-                rtt_ms: None,
-                error: Some(detail),
-            })
-        }
+        Ok(Err(e)) => failed(&e, errq.as_ref().and_then(errqueue::read_icmp)),
     }
+}
+
+/// A failed connect's outcome. An ICMP error means no RST came from the host, whatever the
+/// errno says (Linux maps ICMP port unreachable and host/net prohibited to ECONNREFUSED).
+fn failed(e: &std::io::Error, icmp: Option<crate::model::IcmpReport>) -> Attempt {
+    let (mut status, detail) = classify(e);
+    if icmp.is_some() && status == TcpStatus::Refused {
+        status = TcpStatus::Unreachable;
+    }
+    Attempt::Failed(TcpOutcome {
+        error: Some(detail),
+        icmp,
+        ..TcpOutcome::status(status)
+    })
 }
 
 /// Connect with a deadline. Returns the stream (when open) and the outcome; `Open` without a
@@ -142,9 +163,8 @@ pub async fn connect(addr: SocketAddr, deadline: Instant) -> (Option<TcpStream>,
             (
                 None,
                 TcpOutcome {
-                    status,
-                    rtt_ms: None,
                     error: Some(detail),
+                    ..TcpOutcome::status(status)
                 },
             )
         }
@@ -186,6 +206,28 @@ mod tests {
         assert!(!is_local_exhaustion(&Error::from_raw_os_error(
             libc::ECONNREFUSED
         )));
+    }
+
+    /// An ICMP error behind ECONNREFUSED (port unreachable, host prohibited) is no RST.
+    #[test]
+    fn icmp_refusal_is_not_a_closed_port() {
+        use crate::model::{IcmpProto, IcmpReport};
+        let icmp = IcmpReport {
+            proto: IcmpProto::Icmp,
+            icmp_type: 3,
+            code: 10,
+            from: Some("10.201.0.1".parse().unwrap()),
+        };
+        let refused = Error::from_raw_os_error(libc::ECONNREFUSED);
+        let Attempt::Failed(o) = failed(&refused, Some(icmp)) else {
+            panic!("not failed");
+        };
+        assert_eq!(o.status, TcpStatus::Unreachable);
+        assert_eq!(o.icmp, Some(icmp));
+        let Attempt::Failed(o) = failed(&refused, None) else {
+            panic!("not failed");
+        };
+        assert_eq!((o.status, o.icmp), (TcpStatus::Refused, None));
     }
 
     #[tokio::test]

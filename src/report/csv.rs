@@ -26,6 +26,8 @@ pub const COLUMNS: &[&str] = &[
     "tcp_status",
     "rtt_ms",
     "error",
+    "icmp_from",
+    "alive",
     "scanned_at",
     "rdp_accepted",
     "rdp_required",
@@ -149,6 +151,14 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
         false,
     ));
     v.push((first_error(r), true));
+    let tcp = rec.tcp.as_ref();
+    v.push((opt(&tcp.and_then(|t| t.icmp).and_then(|i| i.from)), true));
+    v.push((
+        tcp.and_then(|t| t.alive.as_ref())
+            .map(|a| a.summary())
+            .unwrap_or_default(),
+        true,
+    ));
     v.push((rec.scanned_at.clone(), true));
     // RDP
     let rdp = rec.rdp.as_ref();

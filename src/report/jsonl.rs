@@ -183,6 +183,8 @@ mod tests {
             status: TcpStatus::Open,
             rtt_ms: Some(0.125),
             error: None,
+            icmp: None,
+            alive: None,
         });
         r.rdp = Some(RdpOutcome {
             attempts: vec![

@@ -338,6 +338,8 @@ mod tests {
                     status,
                     rtt_ms: None,
                     error: None,
+                    icmp: None,
+                    alive: None,
                 }),
                 connections: 1,
                 duration_ms: 1.0,

@@ -36,6 +36,8 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             status: TcpStatus::Open,
             rtt_ms: Some(0.8),
             error: None,
+            icmp: None,
+            alive: None,
         }),
         rdp: Some(RdpOutcome {
             attempts: vec![
@@ -135,6 +137,8 @@ fn filtered(mut r: ProbeRecord) -> ProbeRecord {
         status: TcpStatus::Filtered,
         rtt_ms: None,
         error: None,
+        icmp: None,
+        alive: None,
     });
     r.rdp = None;
     r.tls = None;

@@ -593,6 +593,19 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
             tcp.rtt_ms.map(|m| format!("{m:.2} ms")).unwrap_or_default(),
         );
         d.put(TC, "Error", tcp.error.clone().unwrap_or_default());
+        d.put(
+            TC,
+            "ICMP",
+            tcp.icmp.map(|i| i.describe()).unwrap_or_default(),
+        );
+        d.put(
+            TC,
+            "Host alive",
+            tcp.alive
+                .as_ref()
+                .map(|a| format!("{}: {}", a.summary(), a.details()))
+                .unwrap_or_default(),
+        );
     }
 
     if let Some(x) = &rec.rdp {
