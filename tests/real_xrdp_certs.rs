@@ -194,8 +194,8 @@ impl Pki {
 
     /// Made like Windows makes its RDP certificate: self-signed, key usage keyEncipherment +
     /// dataEncipherment (0x30, no digitalSignature), EKU serverAuth.
-    fn windows_self_signed(&self, label: &str) -> PathBuf {
-        let out = self.dir.path().join(format!("{label}.pem"));
+    fn windows_self_signed(&self, label: &str, file: &str) -> PathBuf {
+        let out = self.dir.path().join(format!("{file}.pem"));
         self.self_signed(
             &host(label),
             "keyUsage=keyEncipherment,dataEncipherment\nextendedKeyUsage=serverAuth\n",
@@ -306,7 +306,7 @@ fn eku_key_usage_and_chains_on_real_xrdp() {
             "eku-rda",
             pki.leaf_from_root("eku-rda", "extendedKeyUsage=1.3.6.1.4.1.311.54.1.2\n"),
         ),
-        ("win-self", pki.windows_self_signed("win-self")),
+        ("win-self", pki.windows_self_signed("win-self", "win-self")),
         ("chain-full", pki.leaf_from_int("chain-full", true)),
         ("chain-missing", pki.leaf_from_int("chain-missing", false)),
     ];
@@ -407,7 +407,7 @@ fn nightly_diff_reports_fallback_to_self_signed() {
     drop(first);
 
     // TermService lost its configured certificate: the same address now serves a self-signed one.
-    let fallback = pki.windows_self_signed("fallback-self");
+    let fallback = pki.windows_self_signed(label, "fallback-self");
     let second = Xrdp::start_with(&xrdp_bin, &config(&pki, fallback), || ip).expect("restart");
     let day2 = scan(
         &[(label, &second)],
