@@ -14,7 +14,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use webpki::{EndEntityCert, KeyUsage};
+use webpki::{EndEntityCert, ExtendedKeyUsageValidator, KeyPurposeId, KeyPurposeIdIter};
 use x509_parser::asn1_rs::ToDer;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -33,6 +33,48 @@ const MAX_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
 /// Remote Desktop Authentication EKU (1.3.6.1.4.1.311.54.1.2), DER value bytes: template
 /// certificates may carry it instead of serverAuth, and mstsc accepts either.
 const EKU_RDP_AUTH: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x36, 0x01, 0x02];
+/// serverAuth (1.3.6.1.5.5.7.3.1) and anyExtendedKeyUsage (2.5.29.37.0), DER value bytes.
+const EKU_SERVER_AUTH: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+const EKU_ANY: &[u8] = &[0x55, 0x1D, 0x25, 0x00];
+
+#[path = "cert_ext.rs"]
+mod ext;
+pub use ext::{EKU_MALFORMED, clean_text, eku_allows_rdp, eku_display, eku_name};
+
+/// The EKU policy an RDP server certificate is judged by, at every level of the chain: no
+/// EKU, serverAuth, Remote Desktop Authentication, or anyExtendedKeyUsage.
+struct RdpUsage;
+
+impl ExtendedKeyUsageValidator for RdpUsage {
+    #[allow(deprecated)] // the context variant cannot be built outside webpki
+    fn validate(&self, iter: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        let mut empty = true;
+        for id in iter {
+            empty = false;
+            let id = id?;
+            if [EKU_SERVER_AUTH, EKU_RDP_AUTH, EKU_ANY]
+                .iter()
+                .any(|want| KeyPurposeId::new(want) == id)
+            {
+                return Ok(());
+            }
+        }
+        if empty {
+            Ok(())
+        } else {
+            Err(webpki::Error::RequiredEkuNotFound)
+        }
+    }
+}
+
+/// Accepts any EKU: tells "the chain is fine, the usage is wrong" apart from "no path".
+struct AnyUsage;
+
+impl ExtendedKeyUsageValidator for AnyUsage {
+    fn validate(&self, _iter: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        Ok(())
+    }
+}
 
 /// Why a CA bundle (`--ca-bundle`) or anchor could not be used; `bundle` is the path as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,6 +120,9 @@ impl From<TrustError> for String {
 #[derive(Clone, Default)]
 pub struct TrustStore {
     anchors: Vec<TrustAnchor<'static>>,
+    /// Bundle certificates that are not self-issued (intermediate CAs). They stay anchors, as
+    /// before; kept apart too so that a server that omits one can be told apart.
+    intermediates: Vec<CertificateDer<'static>>,
 }
 
 impl std::fmt::Debug for TrustStore {
@@ -104,7 +149,10 @@ impl TrustStore {
             .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
             .map(|a| a.to_owned())
             .collect();
-        TrustStore { anchors }
+        TrustStore {
+            anchors,
+            intermediates: Vec::new(),
+        }
     }
 
     /// System roots plus every certificate in the PEM file at `path`.
@@ -146,6 +194,9 @@ impl TrustStore {
                     why: e.to_string(),
                 })?;
             self.anchors.push(anchor.to_owned());
+            if !self_issued(&der) {
+                self.intermediates.push(der.clone().into_owned());
+            }
             added += 1;
         }
         if added == 0 {
@@ -160,6 +211,9 @@ impl TrustStore {
         let anchor = webpki::anchor_from_trusted_cert(&der)
             .map_err(|e| TrustError::NotACaDer(e.to_string()))?;
         self.anchors.push(anchor.to_owned());
+        if !self_issued(&der) {
+            self.intermediates.push(der.into_owned());
+        }
         Ok(())
     }
 
@@ -225,13 +279,60 @@ pub fn cert_facts(chain: &[Vec<u8>], trust: &TrustStore, now_unix: i64) -> CertF
     facts.key_bits = key_bits;
     facts.sig_alg = sig_alg_name(&cert.signature_algorithm);
     facts.self_signed = is_self_signed(&cert, leaf);
+    if let Some(note) = ext::fill(&cert, &mut facts) {
+        facts.parse_error.get_or_insert(note);
+    }
 
     let at = trust_time(facts.not_before_unix, facts.not_after_unix, now_unix);
-    match verify_chain(chain, trust, at) {
-        Ok(()) => facts.trusted = true,
-        Err(reason) => facts.trust_error = Some(reason.to_string()),
+    let issuer_sent = issuer_sent(&cert, chain);
+    match verify_chain(chain, trust, at, ext::eku_allows_rdp(&facts)) {
+        Ok(path) => {
+            facts.trusted = true;
+            if path.via_bundle_intermediate && !issuer_sent {
+                facts.missing_issuer = Some(format!(
+                    "the server did not send its issuer {}; the trust store holds it",
+                    facts.issuer
+                ));
+            }
+        }
+        Err(reason) => {
+            facts.trust_error = Some(reason.to_string());
+            if reason == UNKNOWN_ISSUER
+                && !issuer_sent
+                && !facts.self_signed
+                && let Some(url) = facts.ca_issuers_urls.first()
+            {
+                facts.missing_issuer = Some(format!(
+                    "the server did not send its issuer {}; AIA caIssuers names {url}",
+                    facts.issuer
+                ));
+            }
+        }
     }
     facts
+}
+
+const UNKNOWN_ISSUER: &str = "unknown issuer";
+/// How many served certificates are looked at for the leaf's issuer.
+const MAX_CHAIN_LOOK: usize = 16;
+
+/// subject == issuer (a root or a self-signed leaf), by raw name bytes.
+fn self_issued(der: &[u8]) -> bool {
+    X509Certificate::from_der(der).is_ok_and(|(_, c)| c.subject().as_raw() == c.issuer().as_raw())
+}
+
+/// Did the server send a certificate whose subject is the leaf's issuer?
+fn issuer_sent(leaf: &X509Certificate<'_>, chain: &[Vec<u8>]) -> bool {
+    let issuer = leaf.issuer().as_raw();
+    chain.iter().skip(1).take(MAX_CHAIN_LOOK).any(|der| {
+        X509Certificate::from_der(der).is_ok_and(|(_, c)| c.subject().as_raw() == issuer)
+    })
+}
+
+/// What a successful chain check learned.
+struct Verified {
+    /// The path ended at a bundle intermediate that the server did not send itself.
+    via_bundle_intermediate: bool,
 }
 
 /// The leaf's validity midpoint (or `now` when the period is inverted), as webpki time.
@@ -246,7 +347,12 @@ fn trust_time(not_before: i64, not_after: i64, now: i64) -> UnixTime {
     UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(at).unwrap_or(0)))
 }
 
-fn verify_chain(chain: &[Vec<u8>], trust: &TrustStore, at: UnixTime) -> Result<(), &'static str> {
+fn verify_chain(
+    chain: &[Vec<u8>],
+    trust: &TrustStore,
+    at: UnixTime,
+    leaf_eku_ok: bool,
+) -> Result<Verified, &'static str> {
     let Some((leaf, rest)) = chain.split_first() else {
         return Err("no certificate");
     };
@@ -259,39 +365,55 @@ fn verify_chain(chain: &[Vec<u8>], trust: &TrustStore, at: UnixTime) -> Result<(
             a.subject == own.subject && a.subject_public_key_info == own.subject_public_key_info
         })
     {
-        return Ok(());
+        return Ok(Verified {
+            via_bundle_intermediate: false,
+        });
     }
     let ee = EndEntityCert::try_from(&leaf).map_err(webpki_reason)?;
     let intermediates: Vec<CertificateDer<'_>> = rest
         .iter()
         .map(|c| CertificateDer::from(c.as_slice()))
         .collect();
-    let verify = |usage: KeyUsage| {
-        ee.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &trust.anchors,
-            &intermediates,
-            at,
-            usage,
-            None,
-            None,
-        )
-        .map(|_| ())
+    let run = |any: bool| {
+        let done = |path: webpki::VerifiedPath<'_>| {
+            // Only the anchor, no intermediate: did it end at a bundle intermediate?
+            path.intermediate_certificates().next().is_none()
+                && trust.intermediates.iter().any(|i| {
+                    webpki::anchor_from_trusted_cert(i).is_ok_and(|a| {
+                        a.subject_public_key_info == path.anchor().subject_public_key_info
+                    })
+                })
+        };
+        let (algs, anchors) = (webpki::ALL_VERIFICATION_ALGS, &trust.anchors);
+        if any {
+            ee.verify_for_usage(algs, anchors, &intermediates, at, AnyUsage, None, None)
+                .map(done)
+        } else {
+            ee.verify_for_usage(algs, anchors, &intermediates, at, RdpUsage, None, None)
+                .map(done)
+        }
     };
-    match verify(KeyUsage::server_auth()) {
-        Ok(()) => Ok(()),
-        Err(webpki::Error::RequiredEkuNotFoundContext(_)) => {
-            verify(KeyUsage::required(EKU_RDP_AUTH)).map_err(|e| match e {
-                // Report the first failure: neither EKU is present.
-                webpki::Error::RequiredEkuNotFoundContext(_) => {
-                    "not valid for server authentication"
-                }
-                other => webpki_reason(other),
-            })
+    let verified = |via| Verified {
+        via_bundle_intermediate: via,
+    };
+    #[allow(deprecated)]
+    match run(false) {
+        Ok(via) => Ok(verified(via)),
+        Err(webpki::Error::RequiredEkuNotFound | webpki::Error::RequiredEkuNotFoundContext(_)) => {
+            match run(true) {
+                // The chain is fine and the leaf's own EKU is wrong: trusted, and `diagnose`
+                // judges the usage from the leaf's EKU (`cert-wrong-eku`).
+                Ok(via) if !leaf_eku_ok => Ok(verified(via)),
+                // The leaf's EKU is fine: an issuing CA's EKU is what excludes server use.
+                Ok(_) => Err(ISSUER_EKU),
+                Err(e) => Err(webpki_reason(e)),
+            }
         }
         Err(e) => Err(webpki_reason(e)),
     }
 }
+
+const ISSUER_EKU: &str = "an issuing CA's extended key usage excludes server authentication";
 
 /// A short reason for the report; by variant, never by message text.
 #[allow(deprecated)] // the deprecated variants still have to be named

@@ -170,12 +170,175 @@ fn rdp_authentication_eku_counts_as_server_auth() {
     let f = cert_facts(&[sign(&p, &root)], &store_with(&root.der), NOW);
     assert!(f.trusted, "{:?}", f.trust_error);
 
+    assert!(eku_allows_rdp(&f));
+    assert_eq!(f.eku, Some(vec!["1.3.6.1.4.1.311.54.1.2".to_string()]));
+
+    // clientAuth only: the chain is trusted (the CA is fine), the EKU is what is wrong.
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let f = cert_facts(&[sign(&p, &root)], &store_with(&root.der), NOW);
-    assert_eq!(
-        f.trust_error.as_deref(),
-        Some("not valid for server authentication")
+    assert!(f.trusted, "{:?}", f.trust_error);
+    assert!(!eku_allows_rdp(&f));
+    // ...and without the CA it is untrusted for the chain's own reason.
+    let f = cert_facts(&[sign(&p, &root)], &TrustStore::empty(), NOW);
+    assert_eq!(f.trust_error.as_deref(), Some("unknown issuer"));
+    assert!(!eku_allows_rdp(&f));
+}
+
+#[test]
+fn issuing_ca_eku_restriction_is_a_trust_error() {
+    let root = ca("Root");
+    let mut inter = ca("Issuing CA");
+    inter.params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    inter.der = sign_ca(&inter, &root);
+    let mut p = leaf_params("h.corp.example", &["h.corp.example"]);
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf = sign(&p, &inter);
+    let f = cert_facts(&[leaf, inter.der.clone()], &store_with(&root.der), NOW);
+    assert!(!f.trusted);
+    assert!(
+        f.trust_error
+            .as_deref()
+            .is_some_and(|e| e.contains("issuing CA")),
+        "{:?}",
+        f.trust_error
     );
+}
+
+#[test]
+fn windows_style_self_signed_is_not_wrong_eku() {
+    // Like Windows' RDP certificate: KU keyEncipherment + dataEncipherment, EKU serverAuth.
+    let mut p = leaf_params("WIN-HOST", &[]);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyEncipherment,
+        KeyUsagePurpose::DataEncipherment,
+    ];
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().expect("key");
+    let der = p.self_signed(&key).expect("cert").der().to_vec();
+    let f = cert_facts(&[der], &TrustStore::empty(), NOW);
+    assert!(f.self_signed);
+    assert!(eku_allows_rdp(&f));
+    assert_eq!(f.key_usage, vec!["keyEncipherment", "dataEncipherment"]);
+    assert_eq!(f.eku, Some(vec!["1.3.6.1.5.5.7.3.1".to_string()]));
+    assert!(!f.serial.is_empty());
+    assert_eq!(
+        eku_display("1.3.6.1.5.5.7.3.1"),
+        "serverAuth(1.3.6.1.5.5.7.3.1)"
+    );
+}
+
+/// DER of a custom extension value.
+fn custom_ext(oid: &[u64], value: Vec<u8>) -> rcgen::CustomExtension {
+    rcgen::CustomExtension::from_oid_content(oid, value)
+}
+
+#[test]
+fn template_cdp_aia_are_read_capped_and_cleaned() {
+    let root = ca("Root");
+    let mut p = leaf_params("t.corp.example", &["t.corp.example"]);
+    // Template name "RDP" as BMPString; template OID 1.3.6.1.4.1.311.21.8.1 v100.3.
+    p.custom_extensions.push(custom_ext(
+        &[1, 3, 6, 1, 4, 1, 311, 20, 2],
+        vec![0x1E, 0x06, 0, b'R', 0, b'D', 0, b'P'],
+    ));
+    let oid = [0x2B, 6, 1, 4, 1, 0x82, 0x37, 0x15, 0x08, 0x01];
+    let mut info = vec![0x06, oid.len() as u8];
+    info.extend_from_slice(&oid);
+    info.extend_from_slice(&[0x02, 0x01, 100, 0x02, 0x01, 3]);
+    let mut seq = vec![0x30, info.len() as u8];
+    seq.extend(info);
+    p.custom_extensions
+        .push(custom_ext(&[1, 3, 6, 1, 4, 1, 311, 21, 7], seq));
+    // A CDP with 10,000 URIs, one with control characters: capped, escaped.
+    let mut names = Vec::new();
+    let bad = b"http://x/\x07\n\x1b[31mjavascript:alert(1)";
+    names.push(0x86);
+    names.push(bad.len() as u8);
+    names.extend_from_slice(bad);
+    for i in 0..10_000u32 {
+        let u = format!("http://crl{i}.example/c.crl");
+        names.push(0x86);
+        names.push(u.len() as u8);
+        names.extend_from_slice(u.as_bytes());
+    }
+    // DistributionPoint { [0] { [0] GeneralNames } } inside SEQUENCE OF.
+    let der_len = |n: usize| -> Vec<u8> {
+        if n < 0x80 {
+            vec![n as u8]
+        } else {
+            let b = (n as u32).to_be_bytes();
+            let skip = b.iter().take_while(|x| **x == 0).count();
+            let mut v = vec![0x80 | (4 - skip) as u8];
+            v.extend_from_slice(&b[skip..]);
+            v
+        }
+    };
+    let wrap = |tag: u8, inner: Vec<u8>| {
+        let mut v = vec![tag];
+        v.extend(der_len(inner.len()));
+        v.extend(inner);
+        v
+    };
+    let cdp = wrap(0x30, wrap(0x30, wrap(0xA0, wrap(0xA0, names))));
+    p.custom_extensions.push(custom_ext(&[2, 5, 29, 31], cdp));
+    let f = cert_facts(&[sign(&p, &root)], &store_with(&root.der), NOW);
+    assert_eq!(
+        f.template.as_deref(),
+        Some("RDP 1.3.6.1.4.1.311.21.8.1 v100.3")
+    );
+    assert_eq!(
+        f.crl_urls.len(),
+        ext::MAX_LIST + 1,
+        "capped plus the overflow note"
+    );
+    assert!(f.crl_urls.iter().all(|u| !u.chars().any(char::is_control)));
+    assert_eq!(
+        f.crl_urls.first().map(String::as_str),
+        Some(r"http://x/\x07\x0A\x1B[31mjavascript:alert(1)")
+    );
+    assert_eq!(
+        f.crl_urls.last().map(String::as_str),
+        Some(format!("(+{} more)", 10_001 - ext::MAX_LIST).as_str())
+    );
+}
+
+#[test]
+fn garbage_eku_is_malformed_and_wrong() {
+    let root = ca("Root");
+    let mut p = leaf_params("t.corp.example", &["t.corp.example"]);
+    // SEQUENCE { INTEGER 5 } where OIDs belong.
+    p.custom_extensions.push(custom_ext(
+        &[2, 5, 29, 37],
+        vec![0x30, 0x03, 0x02, 0x01, 0x05],
+    ));
+    let f = cert_facts(&[sign(&p, &root)], &store_with(&root.der), NOW);
+    assert_eq!(f.eku, Some(vec![EKU_MALFORMED.to_string()]));
+    assert!(!eku_allows_rdp(&f));
+}
+
+#[test]
+fn missing_intermediate_is_told_apart() {
+    let root = ca("Root");
+    let mut inter = ca("Issuing CA");
+    inter.der = sign_ca(&inter, &root);
+    let leaf = sign(&leaf_params("h.corp.example", &["h.corp.example"]), &inter);
+    // The store holds the intermediate (and the root): trusted, but the server should send it.
+    let mut store = store_with(&root.der);
+    store.add_der(&inter.der).expect("intermediate");
+    let f = cert_facts(std::slice::from_ref(&leaf), &store, NOW);
+    assert!(f.trusted, "{:?}", f.trust_error);
+    assert!(
+        f.missing_issuer
+            .as_deref()
+            .is_some_and(|m| m.contains("trust store"))
+    );
+    // Sent: complete.
+    let f = cert_facts(&[leaf.clone(), inter.der.clone()], &store, NOW);
+    assert_eq!(f.missing_issuer, None);
+    // Neither stored nor named by AIA: plain unknown issuer.
+    let f = cert_facts(std::slice::from_ref(&leaf), &store_with(&root.der), NOW);
+    assert_eq!(f.missing_issuer, None);
+    assert_eq!(f.trust_error.as_deref(), Some("unknown issuer"));
 }
 
 #[test]

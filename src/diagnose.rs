@@ -181,6 +181,37 @@ fn unreachable_findings(tcp: &TcpOutcome, err: String, acc: &mut Acc) {
     }
 }
 
+/// A finding for `code` with the table's severity, phase and remedy (for findings made
+/// outside the pure diagnosis, e.g. the baseline comparison).
+pub fn finding_for(code: C, detail: String) -> Finding {
+    finding(code, detail)
+}
+
+/// Replaces the findings with `codes` by `extra` (findings made outside the pure diagnosis:
+/// the baseline comparison) and re-ranks, with the verdict and severity as [`report`] sets
+/// them.
+pub fn replace_findings(r: &mut HostReport, codes: &[C], extra: Vec<Finding>) {
+    let had = r.findings.iter().any(|f| codes.contains(&f.code));
+    if !had && extra.is_empty() {
+        return;
+    }
+    let mut v = std::mem::take(&mut r.findings);
+    v.retain(|f| f.code != C::Ok && !codes.contains(&f.code));
+    v.extend(extra);
+    v.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.code.rank()));
+    if v.iter().all(|f| f.severity <= Severity::Info) {
+        let detail = if r.record.address.is_some() {
+            ""
+        } else {
+            "no address"
+        };
+        v.insert(0, finding(C::Ok, detail.into()));
+    }
+    r.severity = v.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok);
+    r.verdict = v.first().map(|f| f.code).unwrap_or(C::Ok);
+    r.findings = v;
+}
+
 fn dns_findings(r: &ProbeRecord, acc: &mut Acc) {
     let d = &r.dns;
     let err = d.error.clone().unwrap_or_default();
@@ -470,11 +501,23 @@ fn cert_findings(c: &CertFacts, now: i64, policy: &Policy, acc: &mut Acc) {
         }
         acc.add(C::CertWeak, why.join(", "));
     }
+    if !cert::eku_allows_rdp(c) {
+        let eku: Vec<String> = c
+            .eku
+            .iter()
+            .flatten()
+            .map(|o| cert::eku_display(o))
+            .collect();
+        acc.add(C::CertWrongEku, format!("EKU: {}", eku.join(", ")));
+    }
     if c.self_signed {
         acc.add(
             C::CertSelfSigned,
             format!("issuer = subject = {}", c.subject),
         );
+    } else if let Some(missing) = &c.missing_issuer {
+        // Not "untrusted": a trusted root completes the chain once the server sends it.
+        acc.add(C::CertChainIncomplete, missing.clone());
     } else if !c.trusted {
         let why = c
             .trust_error
@@ -830,6 +873,88 @@ mod tests {
         assert_eq!(c[0], C::TlsResetAfterHello);
         assert!(c.contains(&C::CertExpired));
         assert!(c.contains(&C::CertSelfSigned));
+    }
+
+    fn trusted_cert(now: i64) -> CertFacts {
+        CertFacts {
+            not_before_unix: now - 86_400,
+            not_after_unix: now + 365 * 86_400,
+            key: "RSA-2048".into(),
+            key_bits: 2048,
+            sig_alg: "sha256WithRSAEncryption".into(),
+            trusted: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn eku_and_incomplete_chain_findings() {
+        let now = 1_800_000_000;
+        let mut r = base("h");
+        // clientAuth only, trusted chain: wrong EKU, not untrusted.
+        r.cert = Some(CertFacts {
+            eku: Some(vec!["1.3.6.1.5.5.7.3.2".into()]),
+            ..trusted_cert(now)
+        });
+        let f = diagnose(&r, now, &Policy::default());
+        assert_eq!(f[0].code, C::CertWrongEku);
+        assert_eq!(f[0].severity, Severity::Warn);
+        assert!(f[0].detail.contains("clientAuth"), "{}", f[0].detail);
+        assert!(f.iter().all(|x| x.code != C::CertUntrusted));
+        // serverAuth, RDA, or no EKU at all: fine. Windows' self-signed: info only.
+        for eku in [
+            Some(vec!["1.3.6.1.5.5.7.3.1".to_string()]),
+            Some(vec!["1.3.6.1.4.1.311.54.1.2".to_string()]),
+            None,
+        ] {
+            r.cert = Some(CertFacts {
+                eku,
+                ..trusted_cert(now)
+            });
+            assert_eq!(codes(&r), vec![C::Ok]);
+        }
+        r.cert = Some(CertFacts {
+            eku: Some(vec!["1.3.6.1.5.5.7.3.1".into()]),
+            key_usage: vec!["keyEncipherment".into(), "dataEncipherment".into()],
+            self_signed: true,
+            trusted: false,
+            ..trusted_cert(now)
+        });
+        assert_eq!(codes(&r), vec![C::Ok, C::CertSelfSigned]);
+        // The issuer was not sent but is known: incomplete chain, not untrusted.
+        r.cert = Some(CertFacts {
+            trusted: false,
+            trust_error: Some("unknown issuer".into()),
+            missing_issuer: Some("the server did not send its issuer CN=CA".into()),
+            ..trusted_cert(now)
+        });
+        assert_eq!(codes(&r), vec![C::CertChainIncomplete]);
+        r.cert = Some(CertFacts {
+            trusted: false,
+            trust_error: Some("unknown issuer".into()),
+            ..trusted_cert(now)
+        });
+        assert_eq!(codes(&r), vec![C::CertUntrusted]);
+    }
+
+    #[test]
+    fn replaced_findings_rerank_the_row() {
+        let now = 1_800_000_000;
+        let mut r = base("h");
+        r.address = Some("192.0.2.1".parse().unwrap());
+        r.cert = Some(trusted_cert(now));
+        let mut rep = report(r, now, &Policy::default());
+        assert_eq!(rep.verdict, C::Ok);
+        let fb = finding_for(C::CertFallbackSelfSigned, "x".into());
+        replace_findings(&mut rep, &[C::CertFallbackSelfSigned], vec![fb]);
+        assert_eq!(rep.verdict, C::CertFallbackSelfSigned);
+        assert_eq!(rep.severity, Severity::Warn);
+        assert!(rep.findings.iter().all(|f| f.code != C::Ok));
+        // Removed again: back to ok.
+        replace_findings(&mut rep, &[C::CertFallbackSelfSigned], Vec::new());
+        assert_eq!(rep.verdict, C::Ok);
+        assert_eq!(rep.severity, Severity::Ok);
+        assert_eq!(rep.findings.len(), 1);
     }
 
     #[test]

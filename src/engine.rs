@@ -388,15 +388,14 @@ impl RowWriter {
                 return;
             }
         }
-        if let Some(b) = &self.baseline {
-            let (change, since) = b.classify(&r);
-            r.change = Some(change);
-            r.first_seen_failing = since;
-            self.seen.insert(baseline::key(&r));
-        }
-        // Without any baseline (a first run) every failing row is new.
-        let new = match r.change {
-            Some(c) => c == Change::New,
+        // The baseline adds its own findings (certificate changes) and the change label.
+        let new = match &self.baseline {
+            Some(b) => {
+                let new = b.apply(&mut r);
+                self.seen.insert(baseline::key(&r));
+                new
+            }
+            // Without any baseline (a first run) every failing row is new.
             None => baseline::is_failing(r.severity),
         };
         if new {

@@ -149,12 +149,16 @@ codes! {
     CertExpiring = "cert-expiring", Warn, Cert, "the RDP certificate expires soon", "renew the certificate before it expires";
     CertNameMismatch = "cert-name-mismatch", Warn, Cert, "the certificate does not name this host", "issue a certificate whose SAN carries the name users connect to";
     CertWeak = "cert-weak", Warn, Cert, "weak certificate key or signature", "issue a certificate with RSA >= 2048 or ECDSA and a SHA-256 signature";
+    CertFallbackSelfSigned = "cert-fallback-self-signed", Warn, Cert, "a CA-issued certificate was replaced by a self-signed one since the baseline (TermService fell back)", "the configured certificate is unusable (private key permissions on MachineKeys, expired, or deleted): check the TerminalServices-RemoteConnectionManager event log, fix the key or renew, and re-bind the certificate (SSLCertificateSHA1Hash / template)";
+    CertWrongEku = "cert-wrong-eku", Warn, Cert, "the certificate's extended key usage has neither Server Authentication nor Remote Desktop Authentication", "issue the certificate from a template with the Server Authentication (or Remote Desktop Authentication) EKU; clients report it as not valid for this use";
+    CertChainIncomplete = "cert-chain-incomplete", Warn, Cert, "the server does not send the intermediate CA certificate that links its certificate to a trusted root", "import the intermediate CA certificate into the server's Intermediate Certification Authorities store (certlm.msc) so the full chain is sent";
     CertUntrusted = "cert-untrusted", Warn, Cert, "the certificate chain does not lead to a trusted root", "deploy the issuing CA to clients, or pass it with --ca-bundle";
     DowngradePossible = "downgrade-possible", Warn, Rdp, "standard RDP security is still accepted next to TLS", "set the security layer to SSL (TLS) and require NLA";
     TlsRequired = "tls-required", Info, Rdp, "the server refuses standard RDP security (TLS required)", "nothing to do: clients must support TLS";
     NlaRequired = "nla-required", Info, Rdp, "the server requires NLA (CredSSP)", "use a client with NLA, or relax 'Require user authentication...(NLA)' if old clients must connect";
     NlaNotEnforced = "nla-not-enforced", Info, Nla, "NLA is accepted but not required", "require NLA ('Require user authentication for remote connections by using NLA')";
     TlsLegacySuites = "tls-legacy-suites", Info, Tls, "TLS 1.2 with older (CBC/RSA key exchange) cipher suites", "works with mstsc; prefer ECDHE-GCM suites when convenient";
+    CertReplaced = "cert-replaced", Info, Cert, "the certificate changed since the baseline (new thumbprint)", "nothing to do if the renewal was planned; otherwise check who replaced it";
     CertSelfSigned = "cert-self-signed", Info, Cert, "the certificate is self-signed (Windows' default)", "issue a certificate from your CA to drop the identity warning";
 }
 

@@ -558,13 +558,38 @@ pub struct CertFacts {
     /// The name the certificate was checked against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_name: Option<String>,
-    /// Chain builds to a system root or --ca-bundle (ignoring names and dates).
+    /// Chain builds to a system root or --ca-bundle (ignoring names, dates and EKU).
     pub trusted: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_error: Option<String>,
     pub chain_len: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parse_error: Option<String>,
+    /// Serial number, upper-case hex as encoded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub serial: String,
+    /// Extended key usage OIDs (dotted, capped); `None` = no EKU extension (any usage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eku: Option<Vec<String>>,
+    /// Key usage bit names (RFC 5280 spelling, e.g. "keyEncipherment").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_usage: Vec<String>,
+    /// Microsoft certificate template: name and/or OID with version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// CRL distribution point URLs (capped, control characters escaped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crl_urls: Vec<String>,
+    /// AIA OCSP responder URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ocsp_urls: Vec<String>,
+    /// AIA caIssuers URLs (where the issuer's certificate can be fetched).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_issuers_urls: Vec<String>,
+    /// The server did not send the leaf's issuer, but it is known (trust store / AIA): how
+    /// the chain would be completed. Distinct from an untrusted root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_issuer: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

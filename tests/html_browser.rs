@@ -113,6 +113,7 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             trust_error: None,
             chain_len: 2,
             parse_error: None,
+            ..Default::default()
         }),
         credssp: Some(CredSspOutcome {
             status: CredSspStatus::Challenge,

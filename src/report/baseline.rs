@@ -28,7 +28,13 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use crate::model::Change;
-use crate::model::{FindingCode, HostReport, Severity};
+use crate::model::{Finding, FindingCode, HostReport, Severity};
+
+/// Findings only the baseline comparison makes (recomputed whenever a baseline is applied).
+pub const BASELINE_CODES: &[FindingCode] = &[
+    FindingCode::CertFallbackSelfSigned,
+    FindingCode::CertReplaced,
+];
 
 /// (host, port, address-or-empty); the host lower-cased without a trailing dot.
 pub type Key = (String, u16, String);
@@ -197,6 +203,67 @@ impl Baseline {
             Some(b) if b.failing => (Change::Fixed, None),
             Some(_) => (Change::Unchanged, None),
         }
+    }
+
+    /// The certificate findings of this row against its baseline row: `cert-fallback-self-signed`
+    /// when a CA-issued certificate became self-signed, else `cert-replaced` when the SHA-256
+    /// thumbprint or the issuer changed. Nothing when either side has no certificate.
+    pub fn cert_changes(&self, r: &HostReport) -> Vec<Finding> {
+        let Some(now) = r.record.cert.as_ref().filter(|c| !c.sha256.is_empty()) else {
+            return Vec::new();
+        };
+        let Some(then) = self
+            .lookup(&key(r))
+            .and_then(|b| b.report.record.cert.as_ref())
+            .filter(|c| !c.sha256.is_empty())
+        else {
+            return Vec::new();
+        };
+        if now.sha256 == then.sha256 && now.issuer == then.issuer {
+            return Vec::new();
+        }
+        let short = |t: &str| t.chars().take(16).collect::<String>();
+        let detail = format!(
+            "SHA-256 {}… (issuer {}) was {}… (issuer {})",
+            short(&now.sha256),
+            now.issuer,
+            short(&then.sha256),
+            then.issuer
+        );
+        let code = if now.self_signed && !then.self_signed {
+            FindingCode::CertFallbackSelfSigned
+        } else {
+            FindingCode::CertReplaced
+        };
+        vec![crate::diagnose::finding_for(code, detail)]
+    }
+
+    /// Applies the baseline to one row: adds the certificate-change findings (they come from
+    /// the comparison, not from `diagnose`), then sets `change` and `first_seen_failing`.
+    /// A certificate change makes an otherwise unchanged row `changed`, and a fallback to
+    /// self-signed is that (not `new`) even when the row was healthy before. Returns whether
+    /// the row counts as a new failure (`--fail-on new`): `new`, or a fallback.
+    pub fn apply(&self, r: &mut HostReport) -> bool {
+        // A row read back from a report may carry another baseline's findings: drop them,
+        // then judge the row as diagnosed, so the cert findings decide only the label below.
+        crate::diagnose::replace_findings(r, BASELINE_CODES, Vec::new());
+        let (before, _) = self.classify(r);
+        let extra = self.cert_changes(r);
+        let fallback = extra
+            .iter()
+            .any(|f| f.code == FindingCode::CertFallbackSelfSigned);
+        let cert_changed = !extra.is_empty();
+        crate::diagnose::replace_findings(r, &[], extra);
+        let (after, since) = self.classify(r);
+        let change = match (cert_changed, before) {
+            (false, _) => after,
+            (true, Change::New) => Change::New,
+            (true, Change::Fixed) if !fallback => Change::Fixed,
+            (true, _) => Change::Changed,
+        };
+        r.change = Some(change);
+        r.first_seen_failing = since;
+        change == Change::New || fallback
     }
 
     /// Baseline rows that this scan did not produce (`seen` = the keys of every row written),
@@ -426,6 +493,70 @@ mod tests {
         assert_eq!(b.len(), 1);
         let (c, _) = b.classify(&rep("h", Some("192.0.2.1"), T1, &[OK]));
         assert_eq!(c, Change::Fixed);
+    }
+
+    fn with_cert(mut r: HostReport, sha: &str, issuer: &str, self_signed: bool) -> HostReport {
+        r.record.cert = Some(CertFacts {
+            sha256: sha.into(),
+            issuer: issuer.into(),
+            self_signed,
+            ..Default::default()
+        });
+        r
+    }
+
+    #[test]
+    fn certificate_changes_against_the_baseline() {
+        let ca = |sha, at| with_cert(rep("h", Some("192.0.2.1"), at, &[OK]), sha, "CN=CA", false);
+        let b = Baseline::from_reports(vec![ca("AA", T0)]);
+        // Same certificate: nothing added, unchanged.
+        let mut same = ca("AA", T1);
+        assert!(!b.apply(&mut same));
+        assert_eq!(same.change, Some(Change::Unchanged));
+        assert_eq!(same.verdict, FindingCode::Ok);
+        // Renewed by the CA: info, row changed, not a new failure.
+        let mut renewed = ca("BB", T1);
+        assert!(!b.apply(&mut renewed));
+        assert_eq!(renewed.change, Some(Change::Changed));
+        assert_eq!(renewed.verdict, FindingCode::Ok);
+        assert!(
+            renewed
+                .findings
+                .iter()
+                .any(|f| f.code == FindingCode::CertReplaced)
+        );
+        // Fell back to self-signed: warn, changed, and counted as new for --fail-on new.
+        let mut fell = with_cert(
+            rep("h", Some("192.0.2.1"), T1, &[OK, SELF_SIGNED]),
+            "CC",
+            "CN=h",
+            true,
+        );
+        assert!(b.apply(&mut fell));
+        assert_eq!(fell.change, Some(Change::Changed));
+        assert_eq!(fell.verdict, FindingCode::CertFallbackSelfSigned);
+        assert_eq!(fell.severity, Severity::Warn);
+        assert_eq!(fell.first_seen_failing.as_deref(), Some(T1));
+        assert!(
+            fell.findings
+                .iter()
+                .all(|f| f.code != FindingCode::CertReplaced)
+        );
+        // Applied again against a baseline that already has it: the old finding goes.
+        let b2 = Baseline::from_reports(vec![fell.clone()]);
+        let mut again = fell.clone();
+        assert!(!b2.apply(&mut again));
+        assert!(
+            again
+                .findings
+                .iter()
+                .all(|f| f.code != FindingCode::CertFallbackSelfSigned)
+        );
+        // No certificate today (port closed): no certificate finding.
+        let mut down = rep("h", Some("192.0.2.1"), T1, &[FILTERED]);
+        assert!(b.apply(&mut down));
+        assert_eq!(down.change, Some(Change::New));
+        assert_eq!(down.findings.len(), 1);
     }
 
     #[test]

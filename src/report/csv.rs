@@ -50,6 +50,9 @@ pub const COLUMNS: &[&str] = &[
     "cert_sig_alg",
     "cert_sha1",
     "cert_sha256",
+    "cert_eku",
+    "cert_key_usage",
+    "cert_template",
     "connections",
     "credssp_version",
     "credssp_error",
@@ -232,6 +235,18 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
     v.push((c.map(|c| c.sig_alg.clone()).unwrap_or_default(), true));
     v.push((c.map(|c| c.sha1.clone()).unwrap_or_default(), true));
     v.push((c.map(|c| c.sha256.clone()).unwrap_or_default(), true));
+    // EKU: names with OIDs; "any" when there is no EKU extension, empty without a certificate.
+    let eku = |c: &crate::model::CertFacts| match &c.eku {
+        None => "any".to_string(),
+        Some(list) => list
+            .iter()
+            .map(|o| crate::cert::eku_display(o))
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    v.push((c.map(eku).unwrap_or_default(), true));
+    v.push((c.map(|c| c.key_usage.join(" ")).unwrap_or_default(), true));
+    v.push((c.and_then(|c| c.template.clone()).unwrap_or_default(), true));
     v.push((rec.connections.to_string(), false));
     // NLA / CredSSP
     let cs = rec.credssp.as_ref();

@@ -128,19 +128,36 @@ impl Xrdp {
                  xrdp service, or remove a stale pid file)"
             ));
         }
+        Self::start_with(binary, cfg, loopback_ip)
+    }
+
+    /// Like [`Xrdp::start`], with addresses from `next_ip` (a test file's own loopback block,
+    /// or one fixed address to restart a listener where it was).
+    pub fn start_with(
+        binary: &Path,
+        cfg: &XrdpConfig,
+        next_ip: impl Fn() -> Ipv4Addr,
+    ) -> Result<Xrdp, String> {
+        if Path::new(SYSTEM_PID_FILE).exists() {
+            return Err(format!(
+                "{SYSTEM_PID_FILE} exists: stop the system xrdp service"
+            ));
+        }
         let mut last = String::new();
         // An address can be taken between the check and xrdp's bind: try a few.
         for _ in 0..3 {
-            match Self::start_once(binary, cfg) {
+            match Self::start_once(binary, cfg, next_ip()) {
                 Ok(x) => return Ok(x),
-                Err(e) => last = e,
+                Err(e) => {
+                    last = e;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
             }
         }
         Err(last)
     }
 
-    fn start_once(binary: &Path, cfg: &XrdpConfig) -> Result<Xrdp, String> {
-        let ip = loopback_ip();
+    fn start_once(binary: &Path, cfg: &XrdpConfig, ip: Ipv4Addr) -> Result<Xrdp, String> {
         let addr = SocketAddr::new(IpAddr::V4(ip), PORT);
         // Skip addresses something already listens on (another test run, a leftover).
         drop(TcpListener::bind(addr).map_err(|e| format!("{addr} is taken: {e}"))?);

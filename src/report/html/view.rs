@@ -719,6 +719,21 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
         d.own(CE, "SHA-1 thumbprint", c.sha1.clone());
         d.own(CE, "SHA-256 thumbprint", c.sha256.clone());
         d.put(CE, "Parse error", c.parse_error.clone().unwrap_or_default());
+        d.put(CE, "Serial", c.serial.clone());
+        if let Some(list) = &c.eku {
+            let names: Vec<String> = list.iter().map(|o| crate::cert::eku_display(o)).collect();
+            d.put(CE, "Extended key usage", names.join(", "));
+        }
+        d.put(CE, "Key usage", c.key_usage.join(", "));
+        d.put(CE, "Template", c.template.clone().unwrap_or_default());
+        d.put(CE, "CRL distribution points", c.crl_urls.join(" "));
+        d.put(CE, "OCSP", c.ocsp_urls.join(" "));
+        d.put(CE, "CA issuers (AIA)", c.ca_issuers_urls.join(" "));
+        d.put(
+            CE,
+            "Missing issuer",
+            c.missing_issuer.clone().unwrap_or_default(),
+        );
     }
 
     if let Some(c) = &rec.credssp {
