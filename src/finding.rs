@@ -135,6 +135,7 @@ codes! {
     TlsNoCertificate = "tls-no-certificate", Fail, Tls, "the server's TLS flight carries no certificate (empty Certificate message, or none before ChangeCipherSpec)", "give the RDP listener a certificate (xrdp: certificate/key_file in xrdp.ini; a TLS proxy in front: its certificate); clients cannot authenticate the server and abort";
     TlsLegacyOnly = "tls-legacy-only", Fail, Tls, "the server speaks only TLS 1.0/1.1", "enable TLS 1.2 (KB3080079 on 2008 R2, Schannel TLS 1.2 server keys)";
     TlsHandshakeFailed = "tls-handshake-failed", Fail, Tls, "the TLS handshake failed", "check the server's Schannel protocols and cipher suites and the RDP certificate";
+    SchannelSuitesMismatch = "schannel-suites-mismatch", Fail, Tls, "TLS works for other clients, but the server refuses Windows' (Schannel's) ClientHello: every mstsc fails with 0x904/0x7", "enable the TLS 1.2 ECDHE-GCM suites Windows offers (TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 / _128_GCM_SHA256) in the server's cipher-suite list or order policy (IIS Crypto template, 'SSL Cipher Suite Order' GPO; tls_ciphers on xrdp)";
     CredsspUnpatched = "credssp-unpatched", Fail, Nla, "CredSSP is not patched for CVE-2018-0886 (TSRequest version <= 4)", "install the CredSSP updates (May 2018 or later) on the server; patched clients refuse it";
     DnsMismatch = "dns-mismatch", Warn, Dns, "the name resolves to a different address than the inventory expects", "update the DNS record or the inventory's expect_ip";
     Flaky = "flaky", Warn, Host, "repeated attempts gave different results", "intermittent: check load, connection limits and the network path";
@@ -150,10 +151,13 @@ codes! {
     CertNameMismatch = "cert-name-mismatch", Warn, Cert, "the certificate does not name this host", "issue a certificate whose SAN carries the name users connect to";
     CertWeak = "cert-weak", Warn, Cert, "weak certificate key or signature", "issue a certificate with RSA >= 2048 or ECDSA and a SHA-256 signature";
     CertUntrusted = "cert-untrusted", Warn, Cert, "the certificate chain does not lead to a trusted root", "deploy the issuing CA to clients, or pass it with --ca-bundle";
+    RdpFipsOnly = "rdp-fips-only", Warn, Rdp, "standard RDP security is set to FIPS encryption only (level FIPS)", "clients without the FIPS policy fail on standard RDP security: set 'Set client connection encryption level' to High, or require TLS (security layer SSL) so the level does not apply";
+    RdpWeakEncryption = "rdp-weak-encryption", Warn, Rdp, "standard RDP security accepts 40/56-bit encryption or level Low", "set 'Set client connection encryption level' to High (128-bit both ways), or require TLS (security layer SSL)";
     DowngradePossible = "downgrade-possible", Warn, Rdp, "standard RDP security is still accepted next to TLS", "set the security layer to SSL (TLS) and require NLA";
     TlsRequired = "tls-required", Info, Rdp, "the server refuses standard RDP security (TLS required)", "nothing to do: clients must support TLS";
     NlaRequired = "nla-required", Info, Rdp, "the server requires NLA (CredSSP)", "use a client with NLA, or relax 'Require user authentication...(NLA)' if old clients must connect";
     NlaNotEnforced = "nla-not-enforced", Info, Nla, "NLA is accepted but not required", "require NLA ('Require user authentication for remote connections by using NLA')";
+    TlsLegacyEnabled = "tls-legacy-enabled", Info, Tls, "TLS 1.0/1.1 are still accepted beside TLS 1.2", "disable TLS 1.0 and 1.1 on the server (the Schannel 'TLS 1.0' and 'TLS 1.1' Server keys, Enabled=0) once no Windows 7/2008 R2 client needs them";
     TlsLegacySuites = "tls-legacy-suites", Info, Tls, "TLS 1.2 with older (CBC/RSA key exchange) cipher suites", "works with mstsc; prefer ECDHE-GCM suites when convenient";
     CertSelfSigned = "cert-self-signed", Info, Cert, "the certificate is self-signed (Windows' default)", "issue a certificate from your CA to drop the identity warning";
 }
