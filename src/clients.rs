@@ -335,7 +335,7 @@ pub fn profile(id: &str) -> Option<&'static Profile> {
 
 /// Every profile's verdict for the record, in table order.
 pub fn verdicts(r: &ProbeRecord) -> Vec<ClientVerdict> {
-    if !r.rdp.as_ref().is_some_and(|rdp| !rdp.accepted.is_empty()) {
+    if r.rdp.as_ref().is_none_or(|rdp| rdp.accepted.is_empty()) {
         // Nothing the server accepts is known: the host-level findings say why.
         return Vec::new();
     }
@@ -531,7 +531,11 @@ fn from_own_hello(p: &Profile, h: &ProfileHello) -> ClientVerdict {
             p,
             "TLS suites/version: the server closed the connection at the client's hello".into(),
         ),
-        HelloStatus::NoReply => unknown(p, "TLS: no answer to the client's hello in time".into()),
+        // The client gives up as the probe did.
+        HelloStatus::NoReply => no(
+            p,
+            "TLS: no answer to the client's hello before the timeout".into(),
+        ),
         HelloStatus::Malformed => no(
             p,
             format!(

@@ -112,7 +112,7 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) -> 
                 return;
             }
             NegResult::Selected { protocol, flags } => {
-                if tls_stream.is_none() && is_tls_layer(protocol) {
+                if tls_stream.is_none() && is_tls_layer(protocol) && protocol & req != 0 {
                     tls_stream = s;
                 }
                 rdp.flags |= flags;

@@ -59,11 +59,9 @@ pub async fn on_stream(ctx: &HostCtx<'_>, mut s: TcpStream, p: &Profile) -> Prof
             alert: Some(description),
             ..outcome(p, HelloStatus::Alert)
         },
+        // The bytes themselves are in the main TLS phase's error when they matter.
         ReadEnd::Done(FlightOutcome::NotTls) => ProfileHello {
-            error: Some(format!(
-                "not TLS: {}",
-                hex::encode(buf.get(..buf.len().min(16)).unwrap_or_default())
-            )),
+            error: Some("not TLS".into()),
             ..outcome(p, HelloStatus::Malformed)
         },
         ReadEnd::Done(FlightOutcome::Malformed(why)) => ProfileHello {
