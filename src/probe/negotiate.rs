@@ -109,7 +109,7 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) -> 
             NegResult::Selected { protocol, .. }
                 if !selection_is_valid(FIRST_REQUEST, protocol) =>
             {
-                return;
+                return tls_stream;
             }
             NegResult::Selected { protocol, flags } => {
                 if tls_stream.is_none() && is_tls_layer(protocol) && protocol & req != 0 {
