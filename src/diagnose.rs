@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use crate::cert;
 use crate::model::{
     AliveAnswer, CertFacts, CredSspOutcome, CredSspStatus, DnsStatus, Finding, FindingCode as C,
-    HostReport, IcmpMeaning, Liveness, NegResult, ProbeRecord, Severity, TcpOutcome, TcpStatus,
-    TlsOutcome, TlsStatus,
+    HelloStatus, HostReport, IcmpMeaning, Liveness, NegResult, ProbeRecord, Severity, TcpOutcome,
+    TcpStatus, TlsOutcome, TlsStatus,
 };
 use crate::rdp::x224::{FailureCode, Protocols, protocol_names, selection_is_valid};
 
@@ -72,8 +72,12 @@ pub fn diagnose(r: &ProbeRecord, now_unix: i64, policy: &Policy) -> Vec<Finding>
         acc.add(C::Flaky, format!("{} attempts disagreed", r.attempts));
     }
     rdp_findings(r, &mut acc);
+    if let Some(rdp) = &r.rdp {
+        encryption_findings(rdp, &mut acc);
+    }
     if let Some(tls) = &r.tls {
         tls_findings(tls, r.cert.is_some(), &mut acc);
+        schannel_findings(r, tls, &mut acc);
     }
     if let Some(cert) = &r.cert {
         cert_findings(cert, now_unix, policy, &mut acc);
@@ -98,6 +102,7 @@ pub fn diagnose(r: &ProbeRecord, now_unix: i64, policy: &Policy) -> Vec<Finding>
 /// Diagnose and wrap into the envelope every sink writes.
 pub fn report(record: ProbeRecord, now_unix: i64, policy: &Policy) -> HostReport {
     let findings = diagnose(&record, now_unix, policy);
+    let clients = crate::clients::verdicts(&record);
     let severity = findings
         .iter()
         .map(|f| f.severity)
@@ -109,6 +114,7 @@ pub fn report(record: ProbeRecord, now_unix: i64, policy: &Policy) -> HostReport
         verdict,
         severity,
         findings,
+        clients,
         change: None,
         first_seen_failing: None,
         run: None,
@@ -439,6 +445,82 @@ fn tls_findings(t: &TlsOutcome, has_cert: bool, acc: &mut Acc) {
             with_error("the server's reply is not TLS", &err),
         ),
         TlsStatus::Error => acc.add(C::TlsHandshakeFailed, err),
+    }
+}
+
+/// The Windows profile's own hello refused although another hello got a handshake
+/// (`schannel-suites-mismatch`); TLS 1.0/1.1 accepted beside 1.2 (`tls-legacy-enabled`).
+fn schannel_findings(r: &ProbeRecord, t: &TlsOutcome, acc: &mut Acc) {
+    let others_ok = matches!(t.status, TlsStatus::Ok | TlsStatus::LegacyHello);
+    let version = t.version.as_deref().and_then(crate::clients::version_of);
+    // A Windows hello refused although the server's version is one that client offers: the
+    // suites are the difference (a version gap is `tls-legacy-only`'s business).
+    let windows = r.profile_hellos.iter().find(|h| {
+        crate::clients::profile(&h.profile)
+            .is_some_and(|p| p.windows && version.is_some_and(|v| p.hello.offers_version(v)))
+            && matches!(h.status, HelloStatus::Alert | HelloStatus::Closed)
+    });
+    if others_ok && let Some(h) = windows {
+        let how = match h.alert {
+            Some(a) => format!("alert {a} {}", alert_name(a)),
+            None => "a close".into(),
+        };
+        acc.add(
+            C::SchannelSuitesMismatch,
+            format!(
+                "{} ({}) got {how}; {} negotiated {} with {}",
+                h.profile,
+                crate::clients::profile(&h.profile).map_or("", |p| p.name),
+                t.via,
+                t.version.as_deref().unwrap_or("?"),
+                t.cipher.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    let legacy: Vec<&str> = t
+        .versions
+        .iter()
+        .map(String::as_str)
+        .filter(|v| matches!(*v, "TLSv1.0" | "TLSv1.1"))
+        .collect();
+    let modern = t.versions.iter().any(|v| v == "TLSv1.2" || v == "TLSv1.3");
+    if !legacy.is_empty() && modern {
+        acc.add(
+            C::TlsLegacyEnabled,
+            format!("accepted: {}", t.versions.join(",")),
+        );
+    }
+}
+
+/// Deep standard-RDP-security data (MCS/GCC server security): FIPS-only and weak levels.
+fn encryption_findings(rdp: &crate::model::RdpOutcome, acc: &mut Acc) {
+    use crate::rdp::mcs::method;
+    const LEVEL_LOW: u32 = 1;
+    const LEVEL_FIPS: u32 = 4;
+    if !rdp.accepts(Protocols::RDP) {
+        return;
+    }
+    if rdp.encryption_level == Some(LEVEL_FIPS) {
+        acc.add(C::RdpFipsOnly, "encryption level 4 (FIPS)");
+    }
+    let weak: Vec<&str> = rdp
+        .encryption_methods
+        .iter()
+        .filter_map(|m| match *m {
+            method::BIT40 => Some("40-bit"),
+            method::BIT56 => Some("56-bit"),
+            _ => None,
+        })
+        .collect();
+    if rdp.encryption_level == Some(LEVEL_LOW) || !weak.is_empty() {
+        let mut why = Vec::new();
+        if rdp.encryption_level == Some(LEVEL_LOW) {
+            why.push("level 1 (Low: client-to-server only)".to_string());
+        }
+        if !weak.is_empty() {
+            why.push(format!("methods {}", weak.join(",")));
+        }
+        acc.add(C::RdpWeakEncryption, why.join("; "));
     }
 }
 
@@ -1190,5 +1272,97 @@ mod tests {
         assert!(!c.contains(&C::TlsLegacySuites), "{c:?}");
         // TLS 1.3 encrypts the certificate: not reading it is no finding.
         assert!(!c.contains(&C::TlsNoCertificate), "{c:?}");
+    }
+
+    #[test]
+    fn client_and_deep_findings() {
+        let ok_tls = TlsOutcome {
+            status: TlsStatus::Ok,
+            version: Some("TLSv1.2".into()),
+            cipher: Some("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256".into()),
+            alert: None,
+            via: "rustls".into(),
+            versions: Vec::new(),
+            error: None,
+            legacy: false,
+        };
+        let refused = ProfileHello {
+            profile: "win11".into(),
+            status: HelloStatus::Alert,
+            version: None,
+            cipher: None,
+            alert: Some(40),
+            error: None,
+        };
+        let mut r = base("h");
+        r.tls = Some(ok_tls.clone());
+        r.profile_hellos = vec![refused.clone()];
+        let f = diagnose(&r, 1_800_000_000, &Policy::default());
+        assert_eq!(f.first().map(|f| f.code), Some(C::SchannelSuitesMismatch));
+        let d = f.first().map(|f| f.detail.clone()).unwrap_or_default();
+        assert!(
+            d.contains("alert 40 handshake_failure") && d.contains("CHACHA20"),
+            "{d}"
+        );
+        // The server's version is one Windows 11 does not offer: a version gap, not suites.
+        r.tls = Some(TlsOutcome {
+            status: TlsStatus::LegacyHello,
+            version: Some("TLSv1.0".into()),
+            ..ok_tls.clone()
+        });
+        assert!(!codes(&r).contains(&C::SchannelSuitesMismatch));
+        r.tls = Some(ok_tls.clone());
+        // The Windows hello accepted: no mismatch. rustls refused too: the plain TLS failure.
+        r.profile_hellos[0].status = HelloStatus::Hello;
+        assert!(!codes(&r).contains(&C::SchannelSuitesMismatch));
+        r.profile_hellos = vec![refused];
+        r.tls = Some(TlsOutcome {
+            status: TlsStatus::Alert,
+            alert: Some(40),
+            ..ok_tls.clone()
+        });
+        assert!(!codes(&r).contains(&C::SchannelSuitesMismatch));
+
+        // Deep single-version hellos: 1.0 beside 1.2 is info; 1.0 alone is not "enabled beside".
+        let mut r = base("v");
+        r.tls = Some(TlsOutcome {
+            versions: vec!["TLSv1.0".into(), "TLSv1.2".into()],
+            ..ok_tls.clone()
+        });
+        assert!(codes(&r).contains(&C::TlsLegacyEnabled));
+        r.tls = Some(TlsOutcome {
+            versions: vec!["TLSv1.2".into(), "TLSv1.3".into()],
+            ..ok_tls
+        });
+        assert!(!codes(&r).contains(&C::TlsLegacyEnabled));
+
+        // MCS server security data, only when standard RDP security is accepted.
+        let mut r = base("e");
+        let mut rdp = RdpOutcome {
+            encryption_level: Some(4),
+            encryption_methods: vec![0x10],
+            ..RdpOutcome::default()
+        };
+        rdp.accept(crate::rdp::x224::Protocols::RDP);
+        r.rdp = Some(rdp.clone());
+        let c = codes(&r);
+        assert!(
+            c.contains(&C::RdpFipsOnly) && !c.contains(&C::RdpWeakEncryption),
+            "{c:?}"
+        );
+        rdp.encryption_level = Some(1);
+        rdp.encryption_methods = vec![0x01, 0x02];
+        r.rdp = Some(rdp.clone());
+        let f = diagnose(&r, 1_800_000_000, &Policy::default());
+        let weak = f.iter().find(|f| f.code == C::RdpWeakEncryption);
+        assert_eq!(
+            weak.map(|f| f.detail.as_str()),
+            Some("level 1 (Low: client-to-server only); methods 40-bit")
+        );
+        rdp.encryption_level = Some(3);
+        rdp.encryption_methods = vec![0x02];
+        r.rdp = Some(rdp);
+        let c = codes(&r);
+        assert!(!c.contains(&C::RdpWeakEncryption) && !c.contains(&C::RdpFipsOnly));
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod cert;
 pub mod cli;
+pub mod clients;
 pub mod clock;
 pub mod cmd;
 pub mod config;

@@ -653,6 +653,56 @@ pub struct CredSspOutcome {
     pub error: Option<String>,
 }
 
+/// How the server answered one client profile's ClientHello.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HelloStatus {
+    /// A ServerHello (version and suite recorded).
+    Hello,
+    /// A fatal alert.
+    Alert,
+    /// Reset or closed at the hello.
+    Closed,
+    /// Nothing before the timeout.
+    NoReply,
+    /// Not TLS, or a flight that does not parse.
+    Malformed,
+}
+
+/// One client profile's ClientHello sent to the server (`clients::PROFILES`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileHello {
+    /// Profile id ("win11", ...).
+    pub profile: String,
+    pub status: HelloStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Whether a client profile can connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Connects {
+    Yes,
+    No,
+    /// The gathered facts do not decide.
+    Unknown,
+}
+
+/// One client profile's verdict for a host, with the deciding fact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientVerdict {
+    pub profile: String,
+    pub connects: Connects,
+    pub reason: String,
+}
+
 /// Everything learned about one target x address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRecord {
@@ -670,6 +720,9 @@ pub struct ProbeRecord {
     pub cert: Option<CertFacts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credssp: Option<CredSspOutcome>,
+    /// Client profiles' own ClientHellos and the server's answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profile_hellos: Vec<ProfileHello>,
     /// TCP connections made to this address.
     pub connections: u32,
     /// Attempts made (retries on timeouts); `flaky` when they disagreed.
@@ -709,6 +762,7 @@ impl ProbeRecord {
             tls: None,
             cert: None,
             credssp: None,
+            profile_hellos: Vec::new(),
             connections: 0,
             attempts: 1,
             flaky: false,
@@ -783,6 +837,9 @@ pub struct HostReport {
     pub severity: Severity,
     /// Primary first.
     pub findings: Vec<Finding>,
+    /// One verdict per client profile (`clients::PROFILES`); empty when nothing is accepted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientVerdict>,
     /// Against `--baseline`: new, fixed, changed, unchanged or gone (absent without a baseline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,

@@ -134,6 +134,7 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             }),
             error: None,
         }),
+        profile_hellos: Vec::new(),
         connections: 2,
         attempts: 1,
         flaky: false,

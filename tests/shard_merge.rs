@@ -158,6 +158,7 @@ fn report(host: &str, port: u16, addr: Option<&str>, at: &str, verdict: &str) ->
             Severity::Fail
         },
         findings: vec![],
+        clients: Vec::new(),
         change: None,
         first_seen_failing: None,
         run: None,

@@ -14,6 +14,7 @@ pub mod mcs;
 pub mod negotiate;
 pub mod options;
 pub mod plan;
+pub mod profile_hello;
 pub mod tcp;
 pub mod tls;
 

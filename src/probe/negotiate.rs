@@ -3,6 +3,8 @@
 //! connection); [`matrix`] reconnects to strip what was accepted; [`finish`] names the layer
 //! the server insists on.
 
+use tokio::net::TcpStream;
+
 use super::host::{FIRST_REQUEST, HostCtx};
 use super::options::Depth;
 use crate::model::{NegAttempt, NegResult, RdpOutcome};
@@ -82,16 +84,20 @@ pub fn first(rdp: &mut RdpOutcome, first: NegResult) -> Next {
 
 /// Standard depth: strip accepted bits on fresh connections until nothing is left or a failure
 /// code explains the rest, then one CR 0 unless standard RDP security is already known.
-pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) {
+///
+/// Returns the first matrix connection whose CC selected a TLS-based layer, still open after
+/// the CC: the plan sends a client profile's ClientHello on it instead of opening another.
+pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) -> Option<TcpStream> {
     let Next { mut req, stop, .. } = next;
     if ctx.prober.opts.depth == Depth::Quick || stop {
-        return;
+        return None;
     }
+    let mut tls_stream: Option<TcpStream> = None;
     // The first CR was one matrix request, whatever the TLS phase spent afterwards.
     let mut matrix_requests: u32 = 1;
     while req != 0 && matrix_requests < MAX_STANDARD_CONNECTIONS {
         matrix_requests += 1;
-        let (r, _) = ctx.reconnect(req).await;
+        let (r, s) = ctx.reconnect(req).await;
         rdp.attempts.push(NegAttempt {
             requested: req,
             result: r.clone(),
@@ -103,9 +109,12 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) {
             NegResult::Selected { protocol, .. }
                 if !selection_is_valid(FIRST_REQUEST, protocol) =>
             {
-                return;
+                return tls_stream;
             }
             NegResult::Selected { protocol, flags } => {
+                if tls_stream.is_none() && is_tls_layer(protocol) && protocol & req != 0 {
+                    tls_stream = s;
+                }
                 rdp.flags |= flags;
                 rdp.accept(Protocols::from_bits_retain(protocol));
                 if protocol == 0 || protocol & req == 0 {
@@ -122,7 +131,7 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) {
                 req = 0;
             }
             // Anything else ends the matrix: the server stopped answering as RDP.
-            _ => return,
+            _ => return tls_stream,
         }
     }
     let rdp_refused = rdp.failures.iter().any(|c| *c == 1 || *c == 5);
@@ -142,6 +151,12 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) {
             _ => {}
         }
     }
+    tls_stream
+}
+
+/// A CC's protocol that is exactly one TLS-based layer (TLS starts right after it).
+pub fn is_tls_layer(protocol: u32) -> bool {
+    protocol & (SSL | HYBRID | HYBRID_EX) != 0 && protocol.count_ones() == 1
 }
 
 /// Standard RDP security is known to work (the deep MCS probe needs it).

@@ -13,13 +13,17 @@
 //!    credentials.
 //! 6. **negotiate, the matrix** (standard depth): strip the accepted bit and retry, then one CR 0
 //!    unless a failure code already proved standard RDP security is refused.
-//! 7. **deep** (deep depth): MCS Connect-Initials for standard RDP security (`mcs`), and
+//! 7. **client hellos** (standard depth): the Windows 11 profile's ClientHello on the matrix's
+//!    connection that got a TLS layer selected, when there is one (a server that accepts NLA
+//!    and plain TLS). Deep depth sends every profile's hello not sent yet, one connection each.
+//! 8. **deep** (deep depth): MCS Connect-Initials for standard RDP security (`mcs`), and
 //!    single-version TLS hellos (1.0-1.3).
 //!
 //! Connection budget: every reconnect is an event-log line on the server, so the plan spends
 //! as few as it can. Quick depth uses one connection (plus the TLS fallback's); the matrix makes
 //! at most 3 X.224 requests in all, the first included; the TLS fallback's connections (legacy
-//! hello, OpenSSL) are extra, and deep depth adds up to 5 MCS and 4 TLS connections. A host that
+//! hello, OpenSSL) are extra, and deep depth adds up to 5 MCS, 4 TLS-version and 5 client-profile
+//! connections. A host that
 //! never answered gets the alive phase's SYNs (one per `--alive-ports` port, 2 by default)
 //! instead of any of those. Connections are spaced per address (`--host-spacing`), rate-limited
 //! across the scan (`--rate`), and no phase starts one past the address's deadline
@@ -30,8 +34,9 @@ use tokio::net::TcpStream;
 use super::host::{FIRST_REQUEST, HostCtx};
 use super::options::Depth;
 use super::tls::TlsEnd;
-use super::{alive, cert, credssp, mcs, negotiate, tls};
-use crate::model::{NegAttempt, NegResult, ProbeRecord, RdpOutcome, TcpStatus};
+use super::{alive, cert, credssp, mcs, negotiate, profile_hello, tls};
+use crate::clients;
+use crate::model::{NegAttempt, NegResult, ProbeRecord, ProfileHello, RdpOutcome, TcpStatus};
 use crate::rdp::x224::Protocols;
 
 /// The layers CredSSP runs on.
@@ -72,7 +77,10 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
         None => drop(stream),
     }
 
-    negotiate::matrix(ctx, &mut rdp, next).await;
+    let matrix_tls = negotiate::matrix(ctx, &mut rdp, next).await;
+    if ctx.prober.opts.depth != Depth::Quick && negotiate::accepts_tls(&rdp) {
+        rec.profile_hellos = profile_hellos(ctx, &rdp, matrix_tls).await;
+    }
 
     if ctx.prober.opts.depth == Depth::Deep {
         if negotiate::accepts_rdp(&rdp) {
@@ -88,6 +96,40 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
     negotiate::finish(&mut rdp);
     rec.rdp = Some(rdp);
     drop(held);
+}
+
+/// Phase 7: the Windows 11 hello on the matrix's connection that got a TLS layer selected (no
+/// connection of its own at standard depth); at deep depth every profile's hello not sent yet,
+/// one new connection each.
+async fn profile_hellos(
+    ctx: &mut HostCtx<'_>,
+    rdp: &RdpOutcome,
+    matrix_tls: Option<TcpStream>,
+) -> Vec<ProfileHello> {
+    let mut out = Vec::new();
+    if let (Some(s), Some(first)) = (matrix_tls, clients::PROFILES.first()) {
+        out.push(profile_hello::on_stream(ctx, s, first).await);
+    }
+    if ctx.prober.opts.depth != Depth::Deep {
+        return out;
+    }
+    // Ask for the layer the server already selected, so the CC selects it again.
+    let layer = rdp
+        .accepted
+        .iter()
+        .map(|l| l.bits())
+        .find(|b| negotiate::is_tls_layer(*b))
+        .unwrap_or(FIRST_REQUEST);
+    for p in clients::PROFILES {
+        if ctx.out_of_time() {
+            break;
+        }
+        if out.iter().any(|h| h.profile == p.id) {
+            continue;
+        }
+        out.extend(profile_hello::on_new_connection(ctx, layer, p).await);
+    }
+    out
 }
 
 /// Phases 3-5 on the first connection, after a CC that selected `layer`.

@@ -331,6 +331,7 @@ mod tests {
             verdict: findings[0].code,
             severity: findings.iter().map(|f| f.severity).max().unwrap(),
             findings,
+            clients: Vec::new(),
             change: None,
             first_seen_failing: None,
             run: None,

@@ -37,6 +37,7 @@ pub const COLUMNS: &[&str] = &[
     "rdp_encryption",
     "tls_version",
     "tls_cipher",
+    "clients_failing",
     "cert_subject",
     "cert_issuer",
     "cert_sans",
@@ -212,6 +213,7 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
         true,
     ));
     v.push((tls.and_then(|x| x.cipher.clone()).unwrap_or_default(), true));
+    v.push((crate::clients::failing(&r.clients), true));
     // Certificate
     let c = rec.cert.as_ref();
     v.push((c.map(|c| c.subject.clone()).unwrap_or_default(), true));

@@ -100,6 +100,7 @@ mod tests {
             // Info notes raise the row's worst severity, not its verdict.
             severity: if notes { sev.max(Severity::Info) } else { sev },
             findings: vec![],
+            clients: Vec::new(),
             change: None,
             first_seen_failing: None,
             run: None,

@@ -25,7 +25,7 @@ impl JsonlSink {
 /// Appends `r` as one JSON line (with its newline) to `out`: byte for byte what
 /// `serde_json::to_writer(out, r)` and `"\n"` write. `HostReport` flattens its record, and serde
 /// serializes a flattened struct through a map adapter; the record serialized as the plain
-/// struct it is, followed by the report's three own fields, costs less and is the same text.
+/// struct it is, followed by the report's own fields, costs less and is the same text.
 pub fn write_line(out: &mut Vec<u8>, r: &HostReport) -> io::Result<()> {
     let start = out.len();
     serde_json::to_writer(&mut *out, &r.record).map_err(io::Error::other)?;
@@ -46,6 +46,10 @@ pub fn write_line(out: &mut Vec<u8>, r: &HostReport) -> io::Result<()> {
     out.extend_from_slice(b",\"findings\":");
     serde_json::to_writer(&mut *out, &r.findings).map_err(io::Error::other)?;
     // Optional fields, skipped when absent exactly as the derive does.
+    if !r.clients.is_empty() {
+        out.extend_from_slice(b",\"clients\":");
+        serde_json::to_writer(&mut *out, &r.clients).map_err(io::Error::other)?;
+    }
     if let Some(c) = &r.change {
         out.extend_from_slice(b",\"change\":");
         serde_json::to_writer(&mut *out, c).map_err(io::Error::other)?;

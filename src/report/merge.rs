@@ -300,6 +300,7 @@ mod tests {
             verdict,
             severity: Severity::Fail,
             findings: vec![],
+            clients: Vec::new(),
             change: None,
             first_seen_failing: None,
             run: None,

@@ -356,6 +356,7 @@ mod tests {
             verdict,
             severity: sev,
             findings: vec![],
+            clients: Vec::new(),
             change: None,
             first_seen_failing: None,
             run: None,

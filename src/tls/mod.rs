@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod danger;
+pub mod hello;
 pub mod legacy;
 pub mod suites;
 

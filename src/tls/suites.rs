@@ -96,6 +96,14 @@ pub fn suite_name(id: u16) -> Option<&'static str> {
     SUITES.iter().find(|(i, _)| *i == id).map(|(_, n)| *n)
 }
 
+/// The id of an IANA suite name (as [`suite_name`] and the probes write it), or of "0xC02F".
+pub fn suite_id(name: &str) -> Option<u16> {
+    if let Some(hex) = name.strip_prefix("0x") {
+        return u16::from_str_radix(hex, 16).ok();
+    }
+    SUITES.iter().find(|(_, n)| *n == name).map(|(i, _)| *i)
+}
+
 /// RC4, 3DES, single DES, IDEA/RC2, export, NULL encryption or anonymous key exchange.
 /// Unknown ids are not judged (false): the caller reports them as numbers.
 pub fn is_weak(id: u16) -> bool {
@@ -128,6 +136,9 @@ mod tests {
             Some("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")
         );
         assert_eq!(suite_name(0x1302), Some("TLS_AES_256_GCM_SHA384"));
+        assert_eq!(suite_id("TLS_AES_256_GCM_SHA384"), Some(0x1302));
+        assert_eq!(suite_id("0xC02F"), Some(0xC02F));
+        assert_eq!(suite_id("TLS_NOT_A_SUITE"), None);
         assert_eq!(suite_name(0xABCD), None);
     }
 

@@ -45,10 +45,23 @@ pub fn tool_or_skip(test: &str, path: &str, package: &str) -> Option<PathBuf> {
 /// A fresh loopback address 127.88.P.N: P from the process id, N a per-process counter, so
 /// parallel tests and test binaries rarely share an address (and `start` checks anyway).
 pub fn loopback_ip() -> Ipv4Addr {
-    static NEXT: AtomicU8 = AtomicU8::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed).clamp(1, 254);
     let p = u8::try_from(std::process::id() % 250).unwrap_or(0) + 1;
-    Ipv4Addr::new(127, 88, p, n)
+    Ipv4Addr::new(
+        127,
+        BLOCK.load(Ordering::Relaxed),
+        p,
+        NEXT.fetch_add(1, Ordering::Relaxed).clamp(1, 254),
+    )
+}
+
+static NEXT: AtomicU8 = AtomicU8::new(1);
+/// The second octet of every instance's address: 88 unless a test file picks its own block
+/// ([`use_block`]), so test binaries running side by side never share addresses.
+static BLOCK: AtomicU8 = AtomicU8::new(88);
+
+/// Puts this test binary's instances in 127.`block`.x.y.
+pub fn use_block(block: u8) {
+    BLOCK.store(block, Ordering::Relaxed);
 }
 
 /// One instance's `[Globals]` settings (docs/protocol.md §11.1).
@@ -119,7 +132,7 @@ pub struct Xrdp {
 }
 
 impl Xrdp {
-    /// Starts xrdp with `cfg` on a fresh 127.88.x.y address, port 3389. Returns once it accepts
+    /// Starts xrdp with `cfg` on a fresh 127.88.x.y address (or the [`use_block`] block), port 3389. Returns once it accepts
     /// TCP connections.
     pub fn start(binary: &Path, cfg: &XrdpConfig) -> Result<Xrdp, String> {
         if Path::new(SYSTEM_PID_FILE).exists() {

@@ -100,6 +100,7 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             }),
             error: None,
         }),
+        profile_hellos: Vec::new(),
         connections: 2,
         attempts: 1,
         flaky: false,
@@ -498,4 +499,22 @@ fn number_and_time_formats() {
     assert_eq!(short_time("2026-05-04T02:00:09+02:00"), "2026-05-04 00:00");
     assert_eq!(short_time("yesterday"), "yesterday");
     assert_eq!(started_label(""), "—");
+}
+
+#[test]
+fn client_verdicts_reach_the_details() {
+    let mut r = tls10(healthy("old.example", "192.0.2.7"));
+    if let Some(t) = r.tls.as_mut() {
+        t.cipher = Some("TLS_RSA_WITH_AES_128_CBC_SHA".into());
+    }
+    let html = render(&[diag(r)], &summary(1), &[]);
+    assert!(html.contains("mstsc on Windows 11 24H2"), "profile label");
+    assert!(
+        html.contains("fails: TLS version: the server"),
+        "Windows 11 fails on a TLS 1.0-only host"
+    );
+    assert!(
+        html.contains("connects: TLS: TLSv1.0"),
+        "Windows 7 connects"
+    );
 }

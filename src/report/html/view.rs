@@ -691,6 +691,18 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
         d.put(TL, "Error", tls.error.clone().unwrap_or_default());
     }
 
+    // One row per client profile: the host x clients matrix of the details view.
+    for v in &r.clients {
+        const CL: &str = "Clients";
+        let label = crate::clients::profile(&v.profile).map_or("Other client", |p| p.name);
+        let connects = match v.connects {
+            crate::model::Connects::Yes => "connects",
+            crate::model::Connects::No => "fails",
+            crate::model::Connects::Unknown => "unknown",
+        };
+        d.put(CL, label, format!("{connects}: {}", v.reason));
+    }
+
     if let Some(c) = &rec.cert {
         const CE: &str = "Certificate";
         d.own(CE, "Subject", c.subject.clone());
