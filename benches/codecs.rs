@@ -123,6 +123,7 @@ fn healthy_record(cert: CertFacts, credssp: CredSspOutcome) -> ProbeRecord {
         }),
         cert: Some(cert),
         credssp: Some(credssp),
+        net: None,
         connections: 2,
         attempts: 1,
         flaky: false,

@@ -130,6 +130,7 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             }),
             error: None,
         }),
+        net: None,
         connections: 2,
         attempts: 1,
         flaky: false,

@@ -86,8 +86,13 @@ pub enum Attempt {
 
 /// One connection attempt with a deadline.
 pub async fn attempt(addr: SocketAddr, deadline: Instant) -> Attempt {
+    attempt_with(addr, deadline, None).await
+}
+
+/// One connection attempt with a deadline, its SYN advertising `mss` when given.
+pub async fn attempt_with(addr: SocketAddr, deadline: Instant, mss: Option<u32>) -> Attempt {
     let t0 = StdInstant::now();
-    match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
+    match tokio::time::timeout_at(deadline, super::netinfo::connect(addr, mss)).await {
         Err(_) => Attempt::Failed(TcpOutcome {
             status: TcpStatus::Filtered,
             rtt_ms: None,
