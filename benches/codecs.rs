@@ -126,6 +126,7 @@ fn healthy_record(cert: CertFacts, credssp: CredSspOutcome) -> ProbeRecord {
         cert: Some(cert),
         credssp: Some(credssp),
         profile_hellos: Vec::new(),
+        net: None,
         connections: 2,
         attempts: 1,
         flaky: false,

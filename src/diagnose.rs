@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use crate::cert;
 use crate::model::{
     AliveAnswer, CertFacts, CredSspOutcome, CredSspStatus, DnsStatus, Finding, FindingCode as C,
-    HelloStatus, HostReport, IcmpMeaning, Liveness, NegResult, ProbeRecord, Severity, TcpOutcome,
-    TcpStatus, TlsOutcome, TlsStatus,
+    HelloStatus, HostReport, IcmpMeaning, Liveness, NegResult, NetFacts, ProbeRecord, Severity,
+    TcpOutcome, TcpStatus, TlsOutcome, TlsStatus,
 };
 use crate::rdp::x224::{FailureCode, Protocols, protocol_names, selection_is_valid};
 
@@ -21,6 +21,14 @@ pub struct Policy {
     pub expiry_warn_days: u32,
     /// Seconds of clock skew that count (Kerberos tolerates 5 minutes).
     pub max_skew_s: i64,
+    /// Smoothed RTT beyond which the path is `network-slow`: RDP guidance (Microsoft's Azure
+    /// Virtual Desktop network guidelines, RDS troubleshooting guides) puts a good session
+    /// under 120-150 ms and a deteriorating one above 150 ms.
+    pub slow_rtt_ms: f64,
+    /// TLS handshake time beyond which the connection is `network-slow`: a TLS 1.2 handshake
+    /// is two round trips, so at the 150 ms RTT limit it takes about 300 ms plus the server's
+    /// key operation; a second means the user waits through several such round trips.
+    pub slow_handshake_ms: f64,
 }
 
 impl Default for Policy {
@@ -28,6 +36,8 @@ impl Default for Policy {
         Policy {
             expiry_warn_days: 30,
             max_skew_s: 300,
+            slow_rtt_ms: 150.0,
+            slow_handshake_ms: 1000.0,
         }
     }
 }
@@ -75,9 +85,13 @@ pub fn diagnose(r: &ProbeRecord, now_unix: i64, policy: &Policy) -> Vec<Finding>
     if let Some(rdp) = &r.rdp {
         encryption_findings(rdp, &mut acc);
     }
+    let clamp = r.net.as_ref().and_then(|n| n.clamped_mss);
     if let Some(tls) = &r.tls {
-        tls_findings(tls, r.cert.is_some(), &mut acc);
+        tls_findings(tls, r.cert.is_some(), clamp, &mut acc);
         schannel_findings(r, tls, &mut acc);
+    }
+    if let Some(net) = &r.net {
+        net_findings(net, policy, &mut acc);
     }
     if let Some(cert) = &r.cert {
         cert_findings(cert, now_unix, policy, &mut acc);
@@ -395,10 +409,21 @@ fn rdp_findings(r: &ProbeRecord, acc: &mut Acc) {
     }
 }
 
-fn tls_findings(t: &TlsOutcome, has_cert: bool, acc: &mut Acc) {
+/// `clamp`: the MSS of the blackhole retry, when one ran.
+fn tls_findings(t: &TlsOutcome, has_cert: bool, clamp: Option<u32>, acc: &mut Acc) {
     let err = t.error.clone().unwrap_or_default();
     match t.status {
         TlsStatus::Ok | TlsStatus::LegacyHello => {
+            if let Some(mss) = clamp {
+                acc.add(
+                    C::PathMtuBlackhole,
+                    format!(
+                        "the TLS flight stalled at the path's full MSS and arrived with the MSS \
+                         clamped to {mss} (IP packets of {} bytes get through)",
+                        mss + 40
+                    ),
+                );
+            }
             let v = t.version.as_deref().unwrap_or("");
             // A TLS <= 1.2 flight shows its certificate in plaintext: none read means none sent.
             // (TLS 1.3 encrypts it, so its absence from the legacy hello means nothing.)
@@ -435,7 +460,15 @@ fn tls_findings(t: &TlsOutcome, has_cert: bool, acc: &mut Acc) {
             C::TlsResetAfterHello,
             "connection closed right after the ClientHello",
         ),
-        TlsStatus::Stalled => acc.add(C::TlsStalled, "no ServerHello before the timeout"),
+        TlsStatus::Stalled => acc.add(
+            C::TlsStalled,
+            match clamp {
+                Some(mss) => {
+                    format!("no ServerHello before the timeout, also with the MSS clamped to {mss}")
+                }
+                None => "no ServerHello before the timeout".into(),
+            },
+        ),
         TlsStatus::NoCommon => acc.add(
             C::TlsHandshakeFailed,
             with_error("no common TLS version or cipher suite", &err),
@@ -521,6 +554,35 @@ fn encryption_findings(rdp: &crate::model::RdpOutcome, acc: &mut Acc) {
             why.push(format!("methods {}", weak.join(",")));
         }
         acc.add(C::RdpWeakEncryption, why.join("; "));
+    }
+}
+
+/// Loss and latency the kernel measured on the probe's own connections.
+fn net_findings(n: &NetFacts, policy: &Policy, acc: &mut Acc) {
+    if n.retransmits > 0 {
+        acc.add(
+            C::NetworkLossy,
+            format!(
+                "{} segment(s) retransmitted over {} connection(s)",
+                n.retransmits, n.measured
+            ),
+        );
+    }
+    let mut slow = Vec::new();
+    if let Some(rtt) = n.srtt_ms.filter(|v| *v > policy.slow_rtt_ms) {
+        slow.push(format!(
+            "smoothed RTT {rtt:.0} ms (> {:.0} ms)",
+            policy.slow_rtt_ms
+        ));
+    }
+    if let Some(h) = n.handshake_ms.filter(|v| *v > policy.slow_handshake_ms) {
+        slow.push(format!(
+            "TLS handshake {h:.0} ms (> {:.0} ms)",
+            policy.slow_handshake_ms
+        ));
+    }
+    if !slow.is_empty() {
+        acc.add(C::NetworkSlow, slow.join(", "));
     }
 }
 
@@ -1364,5 +1426,87 @@ mod tests {
         r.rdp = Some(rdp);
         let c = codes(&r);
         assert!(!c.contains(&C::RdpWeakEncryption) && !c.contains(&C::RdpFipsOnly));
+    }
+
+    #[test]
+    fn network_path_findings() {
+        let ok_tls = TlsOutcome {
+            status: TlsStatus::Ok,
+            version: Some("TLSv1.2".into()),
+            cipher: None,
+            alert: None,
+            via: "rustls".into(),
+            versions: vec![],
+            error: None,
+            legacy: false,
+        };
+        let mut r = base("h");
+        r.tls = Some(ok_tls.clone());
+        let clean = NetFacts {
+            measured: 3,
+            srtt_ms: Some(20.0),
+            rtt_var_ms: Some(5.0),
+            handshake_ms: Some(80.0),
+            ..Default::default()
+        };
+        r.net = Some(clean.clone());
+        assert_eq!(codes(&r), vec![C::Ok]);
+
+        // A host that answers correctly over a lossy path is not ok.
+        r.net = Some(NetFacts {
+            retransmits: 2,
+            ..clean.clone()
+        });
+        let f = diagnose(&r, 0, &Policy::default());
+        assert_eq!(f[0].code, C::NetworkLossy);
+        assert_eq!(
+            f[0].detail,
+            "2 segment(s) retransmitted over 3 connection(s)"
+        );
+        // ...but a configuration fault on the same host stays the verdict.
+        r.flaky = true;
+        r.attempts = 2;
+        assert_eq!(codes(&r), vec![C::Flaky, C::NetworkLossy]);
+        r.flaky = false;
+
+        // Slow: RTT over 150 ms or a handshake over 1 s; exactly at the limit is not slow.
+        r.net = Some(NetFacts {
+            srtt_ms: Some(150.0),
+            handshake_ms: Some(1000.0),
+            ..clean.clone()
+        });
+        assert_eq!(codes(&r), vec![C::Ok]);
+        r.net = Some(NetFacts {
+            srtt_ms: Some(212.4),
+            handshake_ms: Some(1500.0),
+            ..clean.clone()
+        });
+        let f = diagnose(&r, 0, &Policy::default());
+        assert_eq!(f[0].code, C::NetworkSlow);
+        assert_eq!(
+            f[0].detail,
+            "smoothed RTT 212 ms (> 150 ms), TLS handshake 1500 ms (> 1000 ms)"
+        );
+
+        // The TLS flight arrived only with a clamped MSS: a blackhole, a failure.
+        r.net = Some(NetFacts {
+            clamped_mss: Some(536),
+            ..clean.clone()
+        });
+        let f = diagnose(&r, 0, &Policy::default());
+        assert_eq!(f[0].code, C::PathMtuBlackhole);
+        assert_eq!(f[0].severity, Severity::Fail);
+        assert!(f[0].detail.contains("clamped to 536"), "{}", f[0].detail);
+        assert!(f[0].remedy.contains("MSS"), "{}", f[0].remedy);
+        // It stalled with the clamp too: still tls-stalled, saying so; no blackhole claimed.
+        r.tls = Some(TlsOutcome {
+            status: TlsStatus::Stalled,
+            version: None,
+            ..ok_tls
+        });
+        let f = diagnose(&r, 0, &Policy::default());
+        assert_eq!(f[0].code, C::TlsStalled);
+        assert!(f[0].detail.ends_with("also with the MSS clamped to 536"));
+        assert!(!f.iter().any(|x| x.code == C::PathMtuBlackhole));
     }
 }

@@ -703,6 +703,30 @@ pub struct ClientVerdict {
     pub reason: String,
 }
 
+/// What the kernel measured on the probe's connections to one address (`TCP_INFO`), and the
+/// MSS clamp the path needed. Read when each connection is done with: the main connection (the
+/// one TLS ran on, else the first) at its close, the matrix's after their X.224 exchange.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetFacts {
+    /// Segments the scanner retransmitted, summed over the connections measured.
+    pub retransmits: u32,
+    /// Connections whose `TCP_INFO` was read.
+    pub measured: u32,
+    /// The main connection's smoothed RTT (the kernel's `tcpi_rtt`), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub srtt_ms: Option<f64>,
+    /// Its RTT mean deviation (`tcpi_rttvar`), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_var_ms: Option<f64>,
+    /// The TLS handshake on the main connection, ClientHello to Finished, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake_ms: Option<f64>,
+    /// The MSS the scanner clamped its SYN to after the TLS flight stalled. With TLS then
+    /// completing, full-size packets are lost on the path (a path-MTU blackhole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clamped_mss: Option<u32>,
+}
+
 /// Everything learned about one target x address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRecord {
@@ -723,6 +747,8 @@ pub struct ProbeRecord {
     /// Client profiles' own ClientHellos and the server's answers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profile_hellos: Vec<ProfileHello>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<NetFacts>,
     /// TCP connections made to this address.
     pub connections: u32,
     /// Attempts made (retries on timeouts); `flaky` when they disagreed.
@@ -763,6 +789,7 @@ impl ProbeRecord {
             cert: None,
             credssp: None,
             profile_hellos: Vec::new(),
+            net: None,
             connections: 0,
             attempts: 1,
             flaky: false,

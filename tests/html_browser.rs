@@ -135,6 +135,7 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             error: None,
         }),
         profile_hellos: Vec::new(),
+        net: None,
         connections: 2,
         attempts: 1,
         flaky: false,

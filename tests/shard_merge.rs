@@ -129,6 +129,7 @@ fn report(host: &str, port: u16, addr: Option<&str>, at: &str, verdict: &str) ->
     HostReport {
         record: ProbeRecord {
             address: addr.map(|a| a.parse::<IpAddr>().unwrap()),
+            net: None,
             connections: 1,
             duration_ms: 812.5,
             ..ProbeRecord::new(

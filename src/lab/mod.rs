@@ -85,6 +85,11 @@ pub enum TlsMode {
     ResetAfterHello,
     /// The server never sends a TLS byte (hung service, or a path-MTU blackhole).
     Stall,
+    /// A path-MTU blackhole in front of a healthy server: loopback cannot lose big packets, so
+    /// the server stalls exactly when they would be lost, i.e. when the client's SYN advertised
+    /// an MSS above what the emulated path carries (`server::PATH_MSS`), and serves TLS when a
+    /// clamped MSS made every segment small.
+    MtuBlackhole,
 }
 
 /// What the CredSSP side answers to the client's first TSRequest (NTLM NEGOTIATE).
@@ -247,6 +252,7 @@ impl Behavior {
                 _ => match h.tls {
                     TlsMode::ResetAfterHello => FindingCode::TlsResetAfterHello,
                     TlsMode::Stall => FindingCode::TlsStalled,
+                    TlsMode::MtuBlackhole => FindingCode::PathMtuBlackhole,
                     TlsMode::Normal => match h.cert {
                         CertKind::Expired => FindingCode::CertExpired,
                         CertKind::NotYetValid => FindingCode::CertNotYetValid,
@@ -289,6 +295,7 @@ impl Behavior {
             Behavior::Rdp(h) => match (h.policy, h.tls, h.cert, h.nla) {
                 (RdpPolicy::CertMissing, ..) => "pki",
                 (_, TlsMode::ResetAfterHello | TlsMode::Stall, ..) => "servers",
+                (_, TlsMode::MtuBlackhole, ..) => "network",
                 (_, _, CertKind::Valid, NlaMode::Patched) => "servers",
                 (_, _, CertKind::Valid, _) => "identity",
                 _ => "pki",
@@ -620,6 +627,11 @@ impl Lab {
                 Some("tls-stall"),
                 B::Rdp(nla().tls(TlsMode::Stall)),
                 "CC arrives, TLS flight never does: hung service or MTU blackhole",
+            ),
+            (
+                Some("mtu-blackhole"),
+                B::Rdp(nla().tls(TlsMode::MtuBlackhole)),
+                "VPN path drops full-size packets, no ICMP: TLS arrives only with a clamped MSS",
             ),
             (
                 Some("nla-unpatched"),

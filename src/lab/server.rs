@@ -557,7 +557,13 @@ async fn serve_rdp(mut s: Counted, ctx: &Arc<HostCtx>, h: &RdpHost) {
     if protocol == 0 {
         return linger_then_close(s).await;
     }
-    match h.tls {
+    let tls = match h.tls {
+        TlsMode::MtuBlackhole if path_drops_full_size(&s.inner) => TlsMode::Stall,
+        TlsMode::MtuBlackhole => TlsMode::Normal,
+        other => other,
+    };
+    match tls {
+        TlsMode::MtuBlackhole => {}
         TlsMode::ResetAfterHello => {
             let mut b = [0u8; 1024];
             if let Ok(Ok(n)) = timeout(READ_WAIT, s.read(&mut b)).await
@@ -583,6 +589,16 @@ async fn serve_rdp(mut s: Counted, ctx: &Arc<HostCtx>, h: &RdpHost) {
             }
         }
     }
+}
+
+/// The MSS an emulated VPN path carries (a 1400-byte tunnel MTU minus IP and TCP headers).
+pub const PATH_MSS: u32 = 1360;
+
+/// Whether this connection's segments would be too big for the emulated path: the MSS it
+/// sends with is the client's advertised one (loopback's own is 65483).
+fn path_drops_full_size(s: &TcpStream) -> bool {
+    use std::os::fd::AsFd;
+    crate::probe::netinfo::mss_of(s.as_fd()).is_none_or(|mss| mss > PATH_MSS)
 }
 
 type Tls = tokio_rustls::server::TlsStream<Counted>;

@@ -10,6 +10,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::io::{ReadEnd, read_parsed};
+use super::netinfo::{self, NetSlot};
 use super::{Prober, tcp};
 use crate::model::{AliveAnswer, AliveProbe, NegResult, TcpOutcome, TcpStatus};
 use crate::rdp::x224::{self, Confirm, NotRdpHint, Protocols};
@@ -30,6 +31,14 @@ pub struct HostCtx<'a> {
     pub connections: u32,
     /// Whether the alive phase may send its companion SYNs (the first attempt only).
     pub companions: bool,
+    /// The MSS every new connection's SYN advertises, once the blackhole retry found that a
+    /// clamped one gets through (`None`: the kernel's own).
+    pub mss: Option<u32>,
+    /// Connections a phase other than the matrix spent out of the standard-depth budget of
+    /// three (the MSS retry): the matrix makes that many fewer.
+    pub budget_spent: u32,
+    /// `TCP_INFO` of the connections made, recorded as each is done with.
+    pub net: NetSlot,
     last_connect: Option<Instant>,
 }
 
@@ -41,6 +50,9 @@ impl<'a> HostCtx<'a> {
             host_deadline,
             connections: 0,
             companions: true,
+            mss: None,
+            budget_spent: 0,
+            net: NetSlot::default(),
             last_connect: None,
         }
     }
@@ -80,7 +92,7 @@ impl HostCtx<'_> {
             self.last_connect = Some(Instant::now());
             let deadline =
                 (Instant::now() + self.prober.opts.connect_timeout).min(self.host_deadline);
-            match tcp::attempt(self.addr, deadline).await {
+            match tcp::attempt_with(self.addr, deadline, self.mss).await {
                 tcp::Attempt::Open(s, o) => {
                     self.connections += 1;
                     return (Some(s), o);
@@ -135,12 +147,14 @@ impl HostCtx<'_> {
     }
 
     /// A fresh connection and one CR for `requested`: the CC's result, and the stream when the
-    /// exchange happened (open, positioned after the CC, for TLS or MCS on it).
+    /// exchange happened (open, positioned after the CC, for TLS or MCS on it). Its `TCP_INFO`
+    /// is read after the exchange: most callers (the matrix) close it right there.
     pub async fn reconnect(&mut self, requested: u32) -> (NegResult, Option<TcpStream>) {
         let (stream, tcp) = self.connect().await;
         match stream {
             Some(mut s) => {
                 let r = self.exchange(&mut s, requested).await;
+                self.net.record(netinfo::stream_info(&s), false);
                 (r, Some(s))
             }
             // Open without a stream: the server reset right after the handshake.

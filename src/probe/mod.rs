@@ -12,6 +12,7 @@ pub mod host;
 pub mod io;
 pub mod mcs;
 pub mod negotiate;
+pub mod netinfo;
 pub mod options;
 pub mod plan;
 pub mod profile_hello;

@@ -15,7 +15,8 @@ const HYBRID: u32 = Protocols::HYBRID.bits();
 const HYBRID_EX: u32 = Protocols::HYBRID_EX.bits();
 /// X.224 requests (connections) the standard-depth matrix may make, the first one included.
 /// Connections the TLS phase opens for itself (legacy hello, OpenSSL CredSSP) do not count:
-/// a TLS 1.0-only NLA host would otherwise never learn that NLA is required.
+/// a TLS 1.0-only NLA host would otherwise never learn that NLA is required. The path-MTU
+/// retry does (`HostCtx::budget_spent`).
 const MAX_STANDARD_CONNECTIONS: u32 = 3;
 
 /// Where the matrix stands after the first CC.
@@ -93,8 +94,9 @@ pub async fn matrix(ctx: &mut HostCtx<'_>, rdp: &mut RdpOutcome, next: Next) -> 
         return None;
     }
     let mut tls_stream: Option<TcpStream> = None;
-    // The first CR was one matrix request, whatever the TLS phase spent afterwards.
-    let mut matrix_requests: u32 = 1;
+    // The first CR was one matrix request, whatever the TLS phase spent afterwards; an MSS
+    // retry (a second full handshake) takes one of the three.
+    let mut matrix_requests: u32 = 1 + ctx.budget_spent;
     while req != 0 && matrix_requests < MAX_STANDARD_CONNECTIONS {
         matrix_requests += 1;
         let (r, s) = ctx.reconnect(req).await;

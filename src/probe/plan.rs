@@ -6,7 +6,9 @@
 //!    `--alive-ports` port at once (host down or port filtered), and the plan ends.
 //! 2. **negotiate**: CR 0x0B (SSL|HYBRID|HYBRID_EX) on that connection (`negotiate::first`).
 //! 3. **tls**: if one TLS-based layer was selected, TLS on the same connection; when rustls
-//!    cannot talk to the server, the raw legacy hello on a new one.
+//!    cannot talk to the server, the raw legacy hello on a new one. When the server's flight
+//!    stalls, once more on a new connection with a clamped MSS (path-MTU blackhole); the rest
+//!    of the plan then runs on that connection and keeps the clamp.
 //! 4. **cert**: facts about the chain the TLS phase saw.
 //! 5. **credssp**: if HYBRID or HYBRID_EX, one TSRequest with an NTLM NEGOTIATE, read the
 //!    CHALLENGE, close (through OpenSSL on a new connection for legacy-TLS hosts). Never
@@ -21,22 +23,24 @@
 //!
 //! Connection budget: every reconnect is an event-log line on the server, so the plan spends
 //! as few as it can. Quick depth uses one connection (plus the TLS fallback's); the matrix makes
-//! at most 3 X.224 requests in all, the first included; the TLS fallback's connections (legacy
-//! hello, OpenSSL) are extra, and deep depth adds up to 5 MCS, 4 TLS-version and 5 client-profile
-//! connections. A host that
-//! never answered gets the alive phase's SYNs (one per `--alive-ports` port, 2 by default)
-//! instead of any of those. Connections are spaced per address (`--host-spacing`), rate-limited
-//! across the scan (`--rate`), and no phase starts one past the address's deadline
-//! (`--host-deadline`).
+//! at most 3 X.224 requests in all, the first and the MSS retry's included; the TLS fallback's
+//! connections (legacy hello, OpenSSL) are extra, and deep depth adds up to 5 MCS, 4 TLS-version
+//! and 5 client-profile connections. A host that never answered gets the alive phase's SYNs (one
+//! per `--alive-ports` port, 2 by default) instead of any of those. Connections are spaced per
+//! address (`--host-spacing`), rate-limited across the scan (`--rate`), and no phase starts one
+//! past the address's deadline (`--host-deadline`).
 
 use tokio::net::TcpStream;
 
 use super::host::{FIRST_REQUEST, HostCtx};
+use super::netinfo::{self, us_to_ms};
 use super::options::Depth;
 use super::tls::TlsEnd;
 use super::{alive, cert, credssp, mcs, negotiate, profile_hello, tls};
 use crate::clients;
-use crate::model::{NegAttempt, NegResult, ProbeRecord, ProfileHello, RdpOutcome, TcpStatus};
+use crate::model::{
+    NegAttempt, NegResult, NetFacts, ProbeRecord, ProfileHello, RdpOutcome, TcpStatus, TlsStatus,
+};
 use crate::rdp::x224::Protocols;
 
 /// The layers CredSSP runs on.
@@ -71,10 +75,14 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
     // it always has: the deep MCS probes run beside it. Every other first connection is closed
     // before the next one opens.
     let mut held: Option<TcpStream> = None;
+    let mut net = NetFacts::default();
     match next.tls_layer {
-        Some(layer) => tls_cert_credssp(ctx, stream, layer, rec).await,
+        Some(layer) => tls_cert_credssp(ctx, stream, layer, rec, &mut net).await,
         None if rdp.legacy => held = Some(stream),
-        None => drop(stream),
+        None => {
+            ctx.net.record(netinfo::stream_info(&stream), true);
+            drop(stream);
+        }
     }
 
     let matrix_tls = negotiate::matrix(ctx, &mut rdp, next).await;
@@ -95,7 +103,18 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
     }
     negotiate::finish(&mut rdp);
     rec.rdp = Some(rdp);
-    drop(held);
+    if let Some(s) = held {
+        ctx.net.record(netinfo::stream_info(&s), true);
+        drop(s);
+    }
+    let tally = ctx.net.tally();
+    if tally.measured > 0 || net.clamped_mss.is_some() {
+        net.retransmits = tally.retransmits;
+        net.measured = tally.measured;
+        net.srtt_ms = tally.main.map(|i| us_to_ms(i.srtt_us));
+        net.rtt_var_ms = tally.main.map(|i| us_to_ms(i.rttvar_us));
+        rec.net = Some(net);
+    }
 }
 
 /// Phase 7: the Windows 11 hello on the matrix's connection that got a TLS layer selected (no
@@ -132,14 +151,26 @@ async fn profile_hellos(
     out
 }
 
-/// Phases 3-5 on the first connection, after a CC that selected `layer`.
+/// Phases 3-5 on the first connection, after a CC that selected `layer` (on the MSS retry's
+/// connection when the first one's TLS flight stalled).
 async fn tls_cert_credssp(
     ctx: &mut HostCtx<'_>,
     stream: TcpStream,
     layer: u32,
     rec: &mut ProbeRecord,
+    net: &mut NetFacts,
 ) {
-    let t = tls::tls_phase(ctx, stream).await;
+    let mut t = tls::tls_phase(ctx, stream).await;
+    if t.outcome.status == TlsStatus::Stalled
+        && !ctx.out_of_time()
+        && let Some(retry) = tls::clamped_retry(ctx, layer).await
+    {
+        net.clamped_mss = Some(netinfo::CLAMP_MSS);
+        // A stall at every MSS stays a stall; anything else is what the server says once
+        // its packets get through.
+        t = retry;
+    }
+    net.handshake_ms = t.handshake_ms;
     rec.tls = Some(t.outcome);
     if !t.chain.is_empty() {
         rec.cert = Some(cert::cert_phase(&t.chain, &ctx.prober.trust));

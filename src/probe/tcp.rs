@@ -90,6 +90,11 @@ pub enum Attempt {
 
 /// One connection attempt with a deadline.
 pub async fn attempt(addr: SocketAddr, deadline: Instant) -> Attempt {
+    attempt_with(addr, deadline, None).await
+}
+
+/// One connection attempt with a deadline, its SYN advertising `mss` when given.
+pub async fn attempt_with(addr: SocketAddr, deadline: Instant, mss: Option<u32>) -> Attempt {
     let t0 = StdInstant::now();
     let v6 = addr.is_ipv6();
     let sock = match if v6 {
@@ -101,6 +106,11 @@ pub async fn attempt(addr: SocketAddr, deadline: Instant) -> Attempt {
         Err(e) if is_local_exhaustion(&e) => return Attempt::Exhausted(e),
         Err(e) => return failed(&e, None),
     };
+    if let Some(mss) = mss
+        && let Err(e) = super::netinfo::clamp_mss(&sock, mss)
+    {
+        return failed(&e, None);
+    }
     // Held until the attempt ends: the error queue of a failed connect is read through it.
     let errq = errqueue::watch(&sock, v6);
     match tokio::time::timeout_at(deadline, sock.connect(addr)).await {

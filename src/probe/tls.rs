@@ -12,6 +12,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::host::{FIRST_REQUEST, HostCtx};
 use super::io::{ReadEnd, read_parsed};
+use super::netinfo::{self, NetSlot};
 use crate::model::{NegResult, TlsOutcome, TlsStatus};
 use crate::rdp::Parse;
 use crate::rdp::x224::{self, Confirm};
@@ -67,6 +68,8 @@ pub struct TlsPhase {
     pub outcome: TlsOutcome,
     pub chain: Vec<Vec<u8>>,
     pub end: TlsEnd,
+    /// How long the rustls handshake took, when it completed.
+    pub handshake_ms: Option<f64>,
 }
 
 /// TLS right after a CC that selected a TLS-based layer, on the same stream; when rustls
@@ -75,15 +78,18 @@ pub async fn tls_phase(ctx: &mut HostCtx<'_>, stream: TcpStream) -> TlsPhase {
     let connector = TlsConnector::from(ctx.prober.tls.any.clone());
     let name = ServerName::IpAddress(ctx.addr.ip().into());
     let deadline = ctx.phase_deadline();
-    let stream = FirstBytes::new(stream);
+    let stream = FirstBytes::new(stream).metered(ctx.net.clone());
     let done = |outcome| TlsPhase {
         outcome,
         chain: Vec::new(),
         end: TlsEnd::Done,
+        handshake_ms: None,
     };
+    let t0 = std::time::Instant::now();
     match tokio::time::timeout_at(deadline, connector.connect(name, stream).into_fallible()).await {
         Err(_) => done(outcome(TlsStatus::Stalled, "rustls")),
         Ok(Ok(tls)) => {
+            let handshake_ms = Some(crate::clock::ms_since(t0));
             let (_, conn) = tls.get_ref();
             let mut o = outcome(TlsStatus::Ok, "rustls");
             o.version = conn.protocol_version().map(version_name);
@@ -98,6 +104,7 @@ pub async fn tls_phase(ctx: &mut HostCtx<'_>, stream: TcpStream) -> TlsPhase {
                 outcome: o,
                 chain,
                 end: TlsEnd::Established(Box::new(tls)),
+                handshake_ms,
             }
         }
         Ok(Err((e, io))) => {
@@ -154,6 +161,7 @@ pub async fn tls_phase(ctx: &mut HostCtx<'_>, stream: TcpStream) -> TlsPhase {
                             outcome: lo,
                             chain: flight.certificates,
                             end: TlsEnd::Legacy(io),
+                            handshake_ms: None,
                         };
                     }
                     // The broad hello was refused too: report the server's own alert.
@@ -195,12 +203,44 @@ fn not_tls_outcome(first: &[u8]) -> TlsOutcome {
     }
 }
 
+/// After the server's TLS flight stalled on the first connection: once more on a new connection
+/// whose SYN advertises a clamped MSS ([`netinfo::CLAMP_MSS`]), so the server's segments fit a
+/// path that silently drops full-size packets. The retry is one of the standard depth's three
+/// connections. When its handshake completes, every later connection of this address keeps the
+/// clamp. `None` when the retry got no CC selecting `layer` again (nothing more is learnt).
+pub async fn clamped_retry(ctx: &mut HostCtx<'_>, layer: u32) -> Option<TlsPhase> {
+    ctx.budget_spent = ctx.budget_spent.saturating_add(1);
+    ctx.mss = Some(netinfo::CLAMP_MSS);
+    let phase = match ctx.connect().await {
+        (Some(mut s), _) => match ctx.exchange(&mut s, FIRST_REQUEST).await {
+            NegResult::Selected { protocol, .. } if protocol == layer => {
+                Some(tls_phase(ctx, s).await)
+            }
+            _ => {
+                ctx.net.record(netinfo::stream_info(&s), false);
+                None
+            }
+        },
+        (None, _) => None,
+    };
+    let worked = phase
+        .as_ref()
+        .is_some_and(|p| !matches!(p.outcome.status, TlsStatus::Stalled));
+    if !worked {
+        ctx.mss = None;
+    }
+    phase
+}
+
 /// Keeps the first bytes the server sends on the TLS stream: rustls consumes them, and when
-/// they are not TLS they are the only clue to what the server did.
+/// they are not TLS they are the only clue to what the server did. When metered, the
+/// connection's `TCP_INFO` is recorded as it closes, wherever that happens (a timeout drops it
+/// inside rustls' handshake future; CredSSP drops it after its reply).
 pub struct FirstBytes<S> {
     inner: S,
     first: [u8; FIRST_BYTES],
     len: usize,
+    meter: Option<(std::os::fd::RawFd, NetSlot)>,
 }
 
 /// Enough for a TPKT + X.224 Data + MCS Disconnect-Provider-Ultimatum (9 bytes) or a protocol
@@ -213,11 +253,32 @@ impl<S> FirstBytes<S> {
             inner,
             first: [0; FIRST_BYTES],
             len: 0,
+            meter: None,
         }
     }
 
     fn first(&self) -> &[u8] {
         self.first.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl FirstBytes<TcpStream> {
+    /// Record the connection's `TCP_INFO` into `slot` as the main connection when it closes.
+    fn metered(mut self, slot: NetSlot) -> Self {
+        use std::os::fd::AsRawFd;
+        self.meter = Some((self.inner.as_raw_fd(), slot));
+        self
+    }
+}
+
+impl<S> Drop for FirstBytes<S> {
+    fn drop(&mut self) {
+        if let Some((fd, slot)) = self.meter.take() {
+            // SAFETY: `fd` belongs to `inner`, which is dropped only after this returns, so the
+            // descriptor is still open and still this socket.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            slot.record(netinfo::tcp_info(fd), true);
+        }
     }
 }
 

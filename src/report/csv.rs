@@ -25,6 +25,10 @@ pub const COLUMNS: &[&str] = &[
     "dns_status",
     "tcp_status",
     "rtt_ms",
+    "srtt_ms",
+    "rtt_var_ms",
+    "retransmits",
+    "handshake_ms",
     "error",
     "icmp_from",
     "alive",
@@ -154,6 +158,16 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
             .unwrap_or_default(),
         false,
     ));
+    // Path: what the kernel measured (TCP_INFO) and the TLS handshake's time.
+    let net = rec.net.as_ref();
+    let ms = |v: Option<f64>| v.map(|ms| format!("{ms:.2}")).unwrap_or_default();
+    v.push((ms(net.and_then(|n| n.srtt_ms)), false));
+    v.push((ms(net.and_then(|n| n.rtt_var_ms)), false));
+    v.push((
+        net.map(|n| n.retransmits.to_string()).unwrap_or_default(),
+        false,
+    ));
+    v.push((ms(net.and_then(|n| n.handshake_ms)), false));
     v.push((first_error(r), true));
     let tcp = rec.tcp.as_ref();
     v.push((opt(&tcp.and_then(|t| t.icmp).and_then(|i| i.from)), true));

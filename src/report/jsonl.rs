@@ -190,6 +190,14 @@ mod tests {
             icmp: None,
             alive: None,
         });
+        r.net = Some(crate::model::NetFacts {
+            retransmits: 2,
+            measured: 3,
+            srtt_ms: Some(0.25),
+            rtt_var_ms: Some(0.125),
+            handshake_ms: Some(4.5),
+            clamped_mss: Some(536),
+        });
         r.rdp = Some(RdpOutcome {
             attempts: vec![
                 NegAttempt {

@@ -608,6 +608,26 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
         );
     }
 
+    if let Some(n) = &rec.net {
+        const NP: &str = "Network path";
+        let ms = |v: Option<f64>| v.map(|m| format!("{m:.2} ms")).unwrap_or_default();
+        d.put(NP, "Smoothed RTT", ms(n.srtt_ms));
+        d.put(NP, "RTT variance", ms(n.rtt_var_ms));
+        d.put(
+            NP,
+            "Retransmissions",
+            format!("{} over {} connection(s)", n.retransmits, n.measured),
+        );
+        d.put(NP, "TLS handshake", ms(n.handshake_ms));
+        d.put(
+            NP,
+            "MSS clamp",
+            n.clamped_mss
+                .map(|m| format!("{m} (retry after the TLS flight stalled)"))
+                .unwrap_or_default(),
+        );
+    }
+
     if let Some(x) = &rec.rdp {
         const RD: &str = "RDP negotiation";
         // One line per connection: what was asked, what came back (flags listed once below).
