@@ -96,7 +96,7 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<u8>) -> Result<Outco
         None => None,
     };
     let sinks = super::open_sinks(&cfg.outputs, &extras)?;
-    let concurrency = fit_concurrency(cfg.concurrency);
+    let concurrency = fit_concurrency(cfg.concurrency, sockets_per_host(&cfg.probe));
     let prober = Arc::new(Prober::new(cfg.probe.clone(), resolver, trust));
     let policy = cfg.policy;
     let opts = EngineOptions {
@@ -147,11 +147,18 @@ async fn probe_and_diagnose(prober: Arc<Prober>, policy: Policy, t: Target) -> V
         .collect()
 }
 
+/// Sockets one host in flight can hold at once: the matrix keeps the connection that got a TLS
+/// layer selected (for the Windows hello) while it asks once more, and the alive phase sends its
+/// companion SYNs together.
+fn sockets_per_host(p: &crate::probe::ProbeOptions) -> u64 {
+    (p.alive_ports.len() as u64).max(2)
+}
+
 /// Raise RLIMIT_NOFILE for the requested concurrency; cap concurrency (one warning) if the hard
 /// limit is too low, so the scan never turns EMFILE into a storm of false host failures.
-pub fn fit_concurrency(wanted: usize) -> usize {
-    // One socket per host in flight (connections are sequential per address), plus DNS, outputs and slack.
-    let need = (wanted as u64).saturating_add(64);
+pub fn fit_concurrency(wanted: usize, per_host: u64) -> usize {
+    // Every host's sockets, plus DNS, outputs and slack.
+    let need = (wanted as u64).saturating_mul(per_host).saturating_add(64);
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -174,7 +181,7 @@ pub fn fit_concurrency(wanted: usize) -> usize {
     if have >= need {
         return wanted;
     }
-    let capped = have.saturating_sub(64).max(1) as usize;
+    let capped = (have.saturating_sub(64) / per_host).max(1) as usize;
     eprintln!(
         "rdpsweep: warning: open-file limit {have} is too low for --concurrency {wanted}; using {capped} (raise `ulimit -n`)"
     );
