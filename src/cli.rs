@@ -178,6 +178,19 @@ pub struct ScanArgs {
     #[arg(long, value_enum, ignore_case = true, default_value_t = FailOn::Fail, env = "RDPSWEEP_FAIL_ON")]
     pub fail_on: FailOn,
 
+    /// Client profile the verdict and --fail-on judge hosts for; repeatable (win11, win10, win7,
+    /// macos, freerdp; default: the Windows ones, win11, win10 and win7). Findings that only some
+    /// clients hit (schannel-suites-mismatch, tls-legacy-only, rdp-fips-only, credssp-unpatched)
+    /// drop to info when every selected client connects; a selected client that cannot connect
+    /// makes the host fail (`client-fails`). clients_failing still lists every profile.
+    #[arg(
+        long = "client",
+        value_name = "PROFILE",
+        env = "RDPSWEEP_CLIENT",
+        value_delimiter = ','
+    )]
+    pub clients: Vec<String>,
+
     /// Keep only addresses whose RDP port accepted a TCP connection (as nmap's `--open`); the
     /// summary still counts the rest by kind (refused, filtered, down).
     #[arg(long, env = "RDPSWEEP_OPEN_ONLY", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]

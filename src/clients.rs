@@ -12,6 +12,9 @@ use crate::tls::TlsVersion;
 use crate::tls::hello::{Ext, HelloSpec};
 use crate::tls::suites::suite_id;
 
+mod select;
+pub use select::{CLIENT_SPECIFIC, Selection, UnknownClient, judge, valid_ids};
+
 /// One client as the server sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Profile {
@@ -405,6 +408,17 @@ fn verdict(p: &Profile, r: &ProbeRecord) -> ClientVerdict {
                 "CredSSP/encryption-oracle: the server speaks TSRequest {v} (unpatched, \
                  CVE-2018-0886); the client's Mitigated default refuses it"
             ),
+        );
+    }
+    // FIPS level: whether a client meets it depends on its own FIPS policy, which no profile
+    // records, so the answer is not a guess.
+    const LEVEL_FIPS: u32 = 4;
+    if !tls_layers && rdp.encryption_level == Some(LEVEL_FIPS) && p.standard_rdp != Some(false) {
+        return unknown(
+            p,
+            "security layer: standard RDP security at encryption level FIPS; whether the client \
+             meets it depends on its FIPS policy"
+                .into(),
         );
     }
     if !tls_layers {

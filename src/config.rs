@@ -58,6 +58,8 @@ pub enum ConfigError {
     Output(#[from] OutputError),
     #[error(transparent)]
     RunId(#[from] crate::shard::RunIdError),
+    #[error(transparent)]
+    Client(#[from] crate::clients::UnknownClient),
 }
 
 /// An output that cannot be written, or two outputs that would overwrite each other.
@@ -193,6 +195,7 @@ impl ScanConfig {
                 source,
             });
         }
+        let clients = crate::clients::Selection::parse(&a.clients)?;
         let run_id = a
             .run_id
             .as_deref()
@@ -231,6 +234,7 @@ impl ScanConfig {
             ca_bundle: a.ca_bundle.clone(),
             policy: Policy {
                 expiry_warn_days: a.expiry_warn,
+                clients,
                 ..Policy::default()
             },
             concurrency: a.concurrency as usize,

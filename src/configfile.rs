@@ -99,6 +99,8 @@ pub struct FileConfig {
     pub baseline: Option<PathBuf>,
     pub fail_on: Option<FailOn>,
     pub quiet: Option<bool>,
+    /// `--client` profile ids (checked against `clients::PROFILES`).
+    pub clients: Option<Vec<String>>,
 }
 
 /// Every key the file may hold, in the order `--help` lists the flags.
@@ -128,6 +130,7 @@ pub const KEYS: &[&str] = &[
     "metrics",
     "baseline",
     "fail_on",
+    "clients",
     "quiet",
 ];
 
@@ -372,6 +375,14 @@ fn set_key(cfg: &mut FileConfig, c: &Ctx<'_>, v: &Spanned<DeValue<'_>>) -> Resul
             cfg.fail_on = Some(f);
         }
         "quiet" => cfg.quiet = Some(c.bool(v)?),
+        "clients" => {
+            let mut out = Vec::new();
+            for (s, at) in c.strings(v)? {
+                crate::clients::Selection::parse(&[&s]).map_err(|e| c.err_at(at, e))?;
+                out.push(s);
+            }
+            cfg.clients = Some(out);
+        }
         _ => {}
     }
     Ok(())
@@ -504,6 +515,7 @@ pub fn apply(file: &FileConfig, args: &mut ScanArgs, from_default: impl Fn(&str)
         expiry_warn,
         fail_on,
         quiet,
+        clients,
     );
     fill_some!(ca_bundle, baseline);
     // The output flags live in the flattened `OutputArgs` (arg ids are still the field names).

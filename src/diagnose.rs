@@ -29,6 +29,8 @@ pub struct Policy {
     /// is two round trips, so at the 150 ms RTT limit it takes about 300 ms plus the server's
     /// key operation; a second means the user waits through several such round trips.
     pub slow_handshake_ms: f64,
+    /// `--client`: the profiles client-specific findings are judged for (`clients::judge`).
+    pub clients: crate::clients::Selection,
 }
 
 impl Default for Policy {
@@ -38,6 +40,7 @@ impl Default for Policy {
             max_skew_s: 300,
             slow_rtt_ms: 150.0,
             slow_handshake_ms: 1000.0,
+            clients: crate::clients::Selection::default(),
         }
     }
 }
@@ -100,6 +103,7 @@ pub fn diagnose(r: &ProbeRecord, now_unix: i64, policy: &Policy) -> Vec<Finding>
         credssp_findings(r, c, policy, &mut acc);
     }
     let mut v = acc.0;
+    crate::clients::judge(r, policy.clients, &mut v);
     v.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.code.rank()));
     if v.iter().all(|f| f.severity <= Severity::Info) {
         // The verdict of a healthy host is `ok`; info findings stay listed after it.

@@ -289,6 +289,28 @@ fn table() -> Vec<Case> {
             &["--fail-on", "ok, info, warn, fail"],
         ),
         case(
+            "--client names no profile",
+            vec![],
+            &["127.92.0.9", "--client", "win11", "--client", "win95"],
+            Exit2,
+            &["--client \"win95\"", "win11, win10, win7, macos, freerdp"],
+        ),
+        case(
+            "--client ids are case-insensitive",
+            vec![],
+            &[
+                "127.92.0.4",
+                "--client",
+                "FreeRDP",
+                "--client",
+                "win7",
+                "--csv",
+                "{d}/out.csv",
+            ],
+            Scans,
+            &[],
+        ),
+        case(
             "--max-targets 0",
             vec![],
             &["127.92.0.9", "--max-targets", "0"],
@@ -655,6 +677,7 @@ fn bad_environment_values() {
         ("RDPSWEEP_TIMEOUT", "soon", "--timeout"),
         ("RDPSWEEP_FAIL_ON", "sometimes", "--fail-on"),
         ("RDPSWEEP_CONCURRENCY", "-5", "--concurrency"),
+        ("RDPSWEEP_CLIENT", "win10,macOS,bogus", "\"bogus\""),
     ] {
         let out = Command::new(BIN)
             .args(["scan", "127.92.0.9", "-q"])

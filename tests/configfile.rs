@@ -38,6 +38,7 @@ metrics = "/var/lib/node_exporter/rdpsweep.prom"
 baseline = "out/previous.jsonl"
 fail_on = "new"
 quiet = true
+clients = ["win11", "win10"]
 "#;
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -194,6 +195,10 @@ fn wrong_types_name_the_line() {
             ":3: dns_servers: ",
         ),
         ("resolve = [\"nameonly\"]\n", ":1: resolve: "),
+        (
+            "clients = [\n  \"win11\",\n  \"win98\",\n]\n",
+            ":3: clients: --client \"win98\" is not a client profile; use one of win11, win10",
+        ),
         ("csv = \"\"\n", ":1: csv: empty path"),
         ("ca_bundle = \"-\"\n", ""),
     ];

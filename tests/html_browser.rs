@@ -6,6 +6,8 @@
 
 #[path = "support/chromium.rs"]
 mod chromium;
+#[path = "support/html_fleet.rs"]
+mod html_fleet;
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -13,589 +15,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chromium::{Browser, file_url};
+use html_fleet::*;
 use rdpsweep::diagnose::{Policy, report};
 use rdpsweep::engine::RowWriter;
 use rdpsweep::model::*;
-use rdpsweep::rdp::x224::Protocols;
 use rdpsweep::report::Output;
-use rdpsweep::report::Summary;
-use rdpsweep::report::baseline::{self, Baseline, Change};
+use rdpsweep::report::baseline::{self, Change};
 use rdpsweep::report::html::{HtmlSink, render};
 use serde_json::Value;
 
 /// One browser at a time: they share 2 cores, and the timing figures must mean something.
 static BROWSER: Mutex<()> = Mutex::new(());
-
-const NOW: &str = "2026-05-04T02:00:00Z";
-const NOW_UNIX: i64 = 1_777_860_000;
-const DAY: i64 = 86_400;
-
-// ---------------------------------------------------------------------------------------------
-// A realistic fleet
-
-fn healthy(host: &str, addr: &str) -> ProbeRecord {
-    let ip: std::net::IpAddr = addr.parse().unwrap();
-    let short = host.split('.').next().unwrap_or(host).to_ascii_uppercase();
-    ProbeRecord {
-        target: TargetInfo {
-            host: host.into(),
-            port: 3389,
-            site: Some("PAR".into()),
-            owner: Some("infra".into()),
-            expect_ip: vec![],
-            extra: vec![("env".into(), "prod".into())],
-            source: "servers.csv:2".into(),
-            ..Default::default()
-        },
-        address: Some(ip),
-        dns: DnsOutcome {
-            addresses: vec![ip],
-            ms: Some(2.0),
-            ..DnsOutcome::status(DnsStatus::Resolved)
-        },
-        tcp: Some(TcpOutcome {
-            status: TcpStatus::Open,
-            rtt_ms: Some(0.8),
-            error: None,
-            icmp: None,
-            alive: None,
-        }),
-        rdp: Some(RdpOutcome {
-            attempts: vec![
-                NegAttempt {
-                    requested: 0x0B,
-                    result: NegResult::Selected {
-                        protocol: 8,
-                        flags: 0x1F,
-                    },
-                },
-                NegAttempt {
-                    requested: 0x01,
-                    result: NegResult::Failure { code: 5 },
-                },
-            ],
-            accepted: vec![Protocols::HYBRID, Protocols::HYBRID_EX],
-            required: Some(Protocols::HYBRID),
-            failures: vec![5],
-            flags: 0x1F,
-            legacy: false,
-            version: None,
-            encryption_level: None,
-            encryption_methods: vec![],
-        }),
-        tls: Some(TlsOutcome {
-            status: TlsStatus::Ok,
-            version: Some("TLSv1.3".into()),
-            cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
-            alert: None,
-            via: "rustls".into(),
-            versions: vec![],
-            error: None,
-            legacy: false,
-        }),
-        cert: Some(CertFacts {
-            subject: format!("CN={host}"),
-            issuer: "CN=Corp Issuing CA 02, DC=corp, DC=example".into(),
-            sans: vec![host.into()],
-            not_before: "2025-11-10T08:00:00Z".into(),
-            not_after: "2027-02-15T08:00:00Z".into(),
-            not_before_unix: NOW_UNIX - 175 * DAY,
-            not_after_unix: NOW_UNIX + 287 * DAY,
-            self_signed: false,
-            key: "RSA-2048".into(),
-            key_bits: 2048,
-            sig_alg: "sha256WithRSAEncryption".into(),
-            sha1: "3f1c2a9b0d4e5f60718293a4b5c6d7e8f9012345".into(),
-            sha256: "9a8b7c6d5e4f30211f2e3d4c5b6a79880a1b2c3d4e5f60718293a4b5c6d7e8f9".into(),
-            name_match: Some(true),
-            checked_name: Some(host.into()),
-            trusted: true,
-            trust_error: None,
-            chain_len: 2,
-            parse_error: None,
-            ..Default::default()
-        }),
-        credssp: Some(CredSspOutcome {
-            status: CredSspStatus::Challenge,
-            version: Some(6),
-            error_code: None,
-            ntlm: Some(NtlmInfo {
-                target_name: Some("CORP".into()),
-                nb_computer: Some(short.clone()),
-                nb_domain: Some("CORP".into()),
-                dns_computer: Some(host.into()),
-                dns_domain: Some("corp.example".into()),
-                dns_tree: Some("corp.example".into()),
-                os_version: Some("10.0.20348".into()),
-                os_name: Some("Windows Server 2022".into()),
-                timestamp_unix: Some(NOW_UNIX + 1),
-                clock_skew_s: Some(1),
-                flags: 0xE28A_8215,
-            }),
-            error: None,
-        }),
-        profile_hellos: Vec::new(),
-        net: None,
-        connections: 2,
-        attempts: 1,
-        flaky: false,
-        deadline_hit: false,
-        scanned_at: NOW.into(),
-        duration_ms: 180.0,
-    }
-}
-
-fn at(site: &str, owner: &str, env: &str, mut r: ProbeRecord) -> ProbeRecord {
-    r.target.site = Some(site.into());
-    r.target.owner = Some(owner.into());
-    r.target.extra = vec![("env".into(), env.into())];
-    r
-}
-
-fn self_signed(mut r: ProbeRecord) -> ProbeRecord {
-    if let Some(c) = r.cert.as_mut() {
-        c.issuer = c.subject.clone();
-        c.self_signed = true;
-        c.trusted = false;
-        c.chain_len = 1;
-    }
-    r
-}
-
-fn cert_days(mut r: ProbeRecord, days: i64) -> ProbeRecord {
-    if let Some(c) = r.cert.as_mut() {
-        c.not_after_unix = NOW_UNIX + days * DAY;
-        c.not_after = time::OffsetDateTime::from_unix_timestamp(c.not_after_unix)
-            .unwrap()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap();
-    }
-    r
-}
-
-fn unreached_after_tcp(mut r: ProbeRecord, status: TcpStatus) -> ProbeRecord {
-    r.tcp = Some(TcpOutcome {
-        status,
-        rtt_ms: None,
-        error: None,
-        icmp: None,
-        alive: None,
-    });
-    r.rdp = None;
-    r.tls = None;
-    r.cert = None;
-    r.credssp = None;
-    r.connections = 1;
-    r
-}
-
-fn dns_fail(mut r: ProbeRecord, status: DnsStatus, error: Option<&str>) -> ProbeRecord {
-    r.address = None;
-    r.dns = DnsOutcome {
-        ms: Some(14.0),
-        error: error.map(String::from),
-        ..DnsOutcome::status(status)
-    };
-    r.tcp = None;
-    r.rdp = None;
-    r.tls = None;
-    r.cert = None;
-    r.credssp = None;
-    r.connections = 0;
-    r
-}
-
-fn legacy_tls(mut r: ProbeRecord) -> ProbeRecord {
-    r.tls = Some(TlsOutcome {
-        status: TlsStatus::LegacyHello,
-        version: Some("TLSv1.0".into()),
-        cipher: Some("TLS_RSA_WITH_AES_128_CBC_SHA".into()),
-        alert: None,
-        via: "legacy-hello".into(),
-        versions: vec!["TLSv1.0".into()],
-        error: None,
-        legacy: true,
-    });
-    r.credssp = Some(CredSspOutcome {
-        status: CredSspStatus::Challenge,
-        version: Some(3),
-        error_code: None,
-        ntlm: Some(NtlmInfo {
-            nb_computer: Some("OLD-ERP".into()),
-            os_version: Some("6.1.7601".into()),
-            ..Default::default()
-        }),
-        error: None,
-    });
-    if let Some(c) = r.cert.as_mut() {
-        c.key = "RSA-2048".into();
-        c.sig_alg = "sha1WithRSAEncryption".into();
-    }
-    r
-}
-
-fn credssp_version(mut r: ProbeRecord, v: u32, os: &str) -> ProbeRecord {
-    if let Some(c) = r.credssp.as_mut() {
-        c.version = Some(v);
-        if let Some(n) = c.ntlm.as_mut() {
-            n.os_version = Some(os.into());
-        }
-    }
-    r
-}
-
-fn tls_status(mut r: ProbeRecord, status: TlsStatus) -> ProbeRecord {
-    r.tls = Some(TlsOutcome {
-        status,
-        version: None,
-        cipher: None,
-        alert: None,
-        via: "rustls".into(),
-        versions: vec![],
-        error: None,
-        legacy: false,
-    });
-    r.cert = None;
-    r.credssp = None;
-    r
-}
-
-fn negotiation(
-    mut r: ProbeRecord,
-    result: NegResult,
-    accepted: &[&str],
-    failures: &[u32],
-) -> ProbeRecord {
-    r.rdp = Some(RdpOutcome {
-        attempts: vec![NegAttempt {
-            requested: 0x0B,
-            result: result.clone(),
-        }],
-        accepted: accepted
-            .iter()
-            .map(|s| Protocols::from_layer_name(s).unwrap())
-            .collect(),
-        required: None,
-        failures: failures.to_vec(),
-        flags: 0,
-        legacy: matches!(result, NegResult::Legacy),
-        version: None,
-        encryption_level: None,
-        encryption_methods: vec![],
-    });
-    r.tls = None;
-    r.cert = None;
-    r.credssp = None;
-    r
-}
-
-/// The records of a plausible mid-size estate: mostly healthy, one of every classic fault.
-fn fleet_records() -> Vec<ProbeRecord> {
-    let h = healthy;
-    let mut v = vec![
-        at(
-            "PAR",
-            "web team",
-            "prod",
-            h("web01.corp.example", "10.20.1.11"),
-        ),
-        at(
-            "PAR",
-            "web team",
-            "prod",
-            h("web02.corp.example", "10.20.1.12"),
-        ),
-        at(
-            "PAR",
-            "web team",
-            "staging",
-            self_signed(h("web-stg01.corp.example", "10.20.9.11")),
-        ),
-        at(
-            "PAR",
-            "finance",
-            "prod",
-            cert_days(h("app03.corp.example", "10.20.2.13"), -42),
-        ),
-        at(
-            "FRA",
-            "finance",
-            "prod",
-            cert_days(h("app04.corp.example", "10.30.2.14"), 12),
-        ),
-        at(
-            "FRA",
-            "finance",
-            "prod",
-            cert_days(h("pay01.corp.example", "10.30.2.20"), 5),
-        ),
-        at(
-            "FRA",
-            "finance",
-            "prod",
-            cert_days(h("pay02.corp.example", "10.30.2.21"), 61),
-        ),
-        at(
-            "FRA",
-            "erp",
-            "prod",
-            legacy_tls(h("old-erp.corp.example", "10.30.5.40")),
-        ),
-        at(
-            "FRA",
-            "finance",
-            "prod",
-            credssp_version(h("fin-db01.corp.example", "10.30.3.31"), 3, "6.3.9600"),
-        ),
-        at(
-            "PAR",
-            "infra",
-            "prod",
-            dns_fail(
-                h("fax-gw.corp.example", "10.20.0.1"),
-                DnsStatus::Nxdomain,
-                None,
-            ),
-        ),
-        at(
-            "NYC",
-            "infra",
-            "prod",
-            dns_fail(
-                h("sql02.us.corp.example", "10.40.0.1"),
-                DnsStatus::Servfail,
-                Some("SERVFAIL from 10.40.0.53"),
-            ),
-        ),
-        at(
-            "NYC",
-            "infra",
-            "dmz",
-            unreached_after_tcp(
-                h("dmz-gw01.corp.example", "192.0.2.10"),
-                TcpStatus::Filtered,
-            ),
-        ),
-        at(
-            "NYC",
-            "infra",
-            "prod",
-            unreached_after_tcp(
-                h("print01.us.corp.example", "10.40.1.15"),
-                TcpStatus::Refused,
-            ),
-        ),
-        at(
-            "PAR",
-            "citrix",
-            "prod",
-            tls_status(
-                h("rds-broker01.corp.example", "10.20.4.10"),
-                TlsStatus::ResetAfterHello,
-            ),
-        ),
-        at(
-            "PAR",
-            "hr",
-            "prod",
-            negotiation(
-                h("hr-app01.corp.example", "10.20.6.21"),
-                NegResult::Failure { code: 3 },
-                &[],
-                &[3],
-            ),
-        ),
-        at(
-            "NYC",
-            "lab",
-            "lab",
-            negotiation(
-                h("lab-xp.us.corp.example", "10.40.8.5"),
-                NegResult::Legacy,
-                &[],
-                &[],
-            ),
-        ),
-        at(
-            "NYC",
-            "vpn",
-            "prod",
-            tls_status(
-                h("branch-srv.us.corp.example", "172.16.40.10"),
-                TlsStatus::Stalled,
-            ),
-        ),
-    ];
-    // The DNS record points at another machine: NTLM names differ from the inventory name.
-    let mut file02 = at(
-        "PAR",
-        "infra",
-        "prod",
-        h("file02.corp.example", "10.20.3.22"),
-    );
-    if let Some(n) = file02.credssp.as_mut().and_then(|c| c.ntlm.as_mut()) {
-        n.nb_computer = Some("FILE07".into());
-        n.dns_computer = Some("file07.corp.example".into());
-    }
-    v.push(file02);
-    // Clock 2 h off.
-    let mut build = at(
-        "FRA",
-        "devops",
-        "ci",
-        h("build-agent07.corp.example", "10.30.7.7"),
-    );
-    if let Some(n) = build.credssp.as_mut().and_then(|c| c.ntlm.as_mut()) {
-        n.clock_skew_s = Some(7_260);
-    }
-    v.push(build);
-    // NLA offered but not required; certificate issued for another name by an unknown CA.
-    let mut kiosk = at(
-        "NYC",
-        "retail",
-        "prod",
-        h("kiosk12.us.corp.example", "10.40.12.12"),
-    );
-    if let Some(rdp) = kiosk.rdp.as_mut() {
-        rdp.accepted = vec![Protocols::SSL, Protocols::HYBRID, Protocols::HYBRID_EX];
-        rdp.required = None;
-        rdp.failures = vec![];
-    }
-    if let Some(c) = kiosk.cert.as_mut() {
-        c.name_match = Some(false);
-        c.sans = vec!["kiosk-template.corp.example".into()];
-        c.subject = "CN=kiosk-template.corp.example".into();
-        c.trusted = false;
-        c.trust_error = Some("UnknownIssuer".into());
-        c.issuer = "CN=Retail Vendor CA".into();
-    }
-    v.push(kiosk);
-    // Dual stack: one row per address.
-    v.push(at(
-        "PAR",
-        "infra",
-        "prod",
-        h("jump01.corp.example", "10.20.0.50"),
-    ));
-    v.push(at(
-        "PAR",
-        "infra",
-        "prod",
-        h("jump01.corp.example", "2001:db8:20::50"),
-    ));
-    // IP-literal target on a non-default port.
-    let mut lit = at("FRA", "devops", "ci", h("10.30.7.8", "10.30.7.8"));
-    lit.target.port = 3390;
-    lit.dns.status = DnsStatus::Literal;
-    lit.dns.ptr = Some("build-agent08.corp.example".into());
-    v.push(lit);
-    for (i, site) in ["PAR", "FRA", "NYC", "PAR", "FRA", "NYC", "PAR", "FRA"]
-        .iter()
-        .enumerate()
-    {
-        let host = format!("ts{:02}.corp.example", i + 1);
-        let addr = format!("10.50.{}.{}", i / 4, 10 + i);
-        let mut r = at(site, "workplace", "prod", h(&host, &addr));
-        if i % 3 == 1 {
-            r = self_signed(r);
-        }
-        if i % 4 == 2 {
-            r = credssp_version(r, 6, "10.0.17763");
-        }
-        v.push(r);
-    }
-    v
-}
-
-fn fleet() -> Vec<HostReport> {
-    fleet_records()
-        .into_iter()
-        .map(|r| report(r, NOW_UNIX, &Policy::default()))
-        .collect()
-}
-
-fn summary(rows: usize) -> Summary {
-    Summary {
-        started_at: NOW.into(),
-        duration_s: 47.3,
-        targets: rows as u64,
-        rows: rows as u64,
-        interrupted: false,
-        verdicts: vec![],
-    }
-}
-
-/// Yesterday's scan of the same fleet: a few hosts changed since.
-fn yesterday(today: &[HostReport]) -> Baseline {
-    let mut lines: Vec<(HostReport, Option<String>)> = Vec::new();
-    for r in today {
-        let host = r.record.target.host.as_str();
-        let mut rec = r.record.clone();
-        rec.scanned_at = "2026-05-03T02:00:00Z".into();
-        let then = NOW_UNIX - DAY;
-        let first_seen = match host {
-            // Were fine yesterday: today's failures are new.
-            "fin-db01.corp.example" => {
-                if let Some(c) = rec.credssp.as_mut() {
-                    c.version = Some(6);
-                }
-                None
-            }
-            "rds-broker01.corp.example" => {
-                rec = healthy(host, "10.20.4.10");
-                rec.scanned_at = "2026-05-03T02:00:00Z".into();
-                None
-            }
-            // Expiring yesterday, expired today: still failing, differently.
-            "app03.corp.example" => {
-                if let Some(c) = rec.cert.as_mut() {
-                    c.not_after_unix = then + 3 * DAY;
-                }
-                Some("2026-04-20T02:00:00Z".to_string())
-            }
-            "old-erp.corp.example" => Some("2026-03-02T02:00:00Z".to_string()),
-            "dmz-gw01.corp.example" => Some("2026-04-28T02:00:00Z".to_string()),
-            _ => None,
-        };
-        lines.push((report(rec, then, &Policy::default()), first_seen));
-    }
-    // Filtered yesterday, healthy today.
-    let mut fixed = at(
-        "NYC",
-        "infra",
-        "prod",
-        healthy("web05.us.corp.example", "10.40.1.25"),
-    );
-    fixed = unreached_after_tcp(fixed, TcpStatus::Filtered);
-    fixed.scanned_at = "2026-05-03T02:00:00Z".into();
-    lines.push((report(fixed, NOW_UNIX - DAY, &Policy::default()), None));
-    // Decommissioned since.
-    let mut gone = at(
-        "PAR",
-        "infra",
-        "prod",
-        healthy("legacy-fax.corp.example", "10.20.0.99"),
-    );
-    gone.scanned_at = "2026-05-03T02:00:00Z".into();
-    lines.push((report(gone, NOW_UNIX - DAY, &Policy::default()), None));
-    Baseline::from_entries(lines)
-}
-
-/// Today's fleet as the sink sees it, with web05 back to healthy.
-fn fleet_today() -> Vec<HostReport> {
-    let mut v = fleet();
-    v.push(report(
-        at(
-            "NYC",
-            "infra",
-            "prod",
-            healthy("web05.us.corp.example", "10.40.1.25"),
-        ),
-        NOW_UNIX,
-        &Policy::default(),
-    ));
-    v
-}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -1276,6 +706,210 @@ fn twenty_thousand_rows_stay_responsive() {
     assert!(ms(&f["apply"]) < 1_000.0, "{f}");
     assert!(ms(&f["total"]) < 3_000.0, "{f}");
     assert!(ms(&so["apply"]) < 3_000.0, "{so}");
+    assert!(
+        b.errors(&s).is_empty(),
+        "console errors: {:?}",
+        b.errors(&s)
+    );
+}
+
+/// The hosts whose verdict for `id` is `no`, as the reports say.
+fn failing_for(reports: &[HostReport], id: &str) -> Vec<String> {
+    let mut v: Vec<String> = reports
+        .iter()
+        .filter(|r| {
+            r.clients
+                .iter()
+                .any(|c| c.profile == id && c.connects == Connects::No)
+        })
+        .map(|r| r.record.target.host.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn client_filter_and_matrix() {
+    let Some(exe) = chromium::require("client_filter_and_matrix") else {
+        return;
+    };
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let reports = client_fleet();
+    // The fixture does what it says (docs/clients.md's rules), so the filter has work to do.
+    assert_eq!(
+        failing_for(&reports, "win11"),
+        ["chacha.corp.example", "old-tls.corp.example"]
+    );
+    assert_eq!(failing_for(&reports, "win7"), ["modern.corp.example"]);
+    assert_eq!(failing_for(&reports, "freerdp"), ["old-tls.corp.example"]);
+    assert!(failing_for(&reports, "win10").is_empty());
+    let html = render(&reports, &summary(reports.len()), &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_page(dir.path(), "clients.html", &html);
+    let mut b = Browser::launch(&exe, 1400, 900).unwrap();
+    let s = b.new_page(1400, 900).unwrap();
+    b.call(
+        Some(&s),
+        "Page.addScriptToEvaluateOnNewDocument",
+        serde_json::json!({"source": "window.__pwned = 0;"}),
+    )
+    .unwrap();
+    let ready = |b: &mut Browser, s: &str| {
+        b.wait_for(
+            s,
+            "document.documentElement.dataset.ready === '1'",
+            Duration::from_secs(30),
+        )
+        .unwrap()
+    };
+    b.goto(&s, &file_url(&path)).unwrap();
+    ready(&mut b, &s);
+
+    // Every profile in the data is offered, in table order, with its failing-host count.
+    let options: Vec<(String, String)> = serde_json::from_value(
+        b.eval(
+            &s,
+            "[...document.querySelectorAll('#f-client option')].map((o) => [o.value, o.textContent])",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let values: Vec<&str> = options.iter().map(|o| o.0.as_str()).collect();
+    assert_eq!(
+        values,
+        [
+            "",
+            "win11",
+            "win10",
+            "win7",
+            "macos",
+            "freerdp",
+            HOSTILE_PROFILE
+        ]
+    );
+    assert_eq!(options[1].1, "mstsc on Windows 11 24H2 (2)");
+    assert_eq!(options[3].1, "mstsc on Windows 7 SP1 / 2008 R2 (1)");
+    assert_eq!(options[6].1, format!("{HOSTILE_PROFILE} (1)"));
+
+    let pick = |b: &mut Browser, s: &str, id: &str| {
+        let js = format!(
+            "(() => {{ const p = {NEXT_APPLY}; const sel = document.getElementById('f-client'); \
+             sel.value = {}; sel.dispatchEvent(new Event('change')); return p; }})()",
+            serde_json::to_string(id).unwrap()
+        );
+        b.eval(s, &js).unwrap()
+    };
+    for id in ["win11", "win7", "freerdp", "win10"] {
+        pick(&mut b, &s, id);
+        assert_eq!(
+            sorted(rendered_hosts(&mut b, &s)),
+            failing_for(&reports, id),
+            "hosts where {id} fails"
+        );
+    }
+    // Combined with the search: Windows 11 fails on two hosts, one of them mentions ChaCha20.
+    pick(&mut b, &s, "win11");
+    let type_q = format!(
+        "(() => {{ const p = {NEXT_APPLY}; const q = document.getElementById('q'); q.value = 'chacha20'; \
+         q.dispatchEvent(new Event('input')); return p; }})()"
+    );
+    b.eval(&s, &type_q).unwrap();
+    assert_eq!(rendered_hosts(&mut b, &s), ["chacha.corp.example"]);
+    assert_eq!(
+        b.eval(&s, "location.hash").unwrap(),
+        "#q=chacha20&client=win11"
+    );
+    // The filter survives a reload, and "any client" shows every row again.
+    b.reload(&s).unwrap();
+    ready(&mut b, &s);
+    assert_eq!(rendered_hosts(&mut b, &s), ["chacha.corp.example"]);
+    assert_eq!(
+        b.eval(&s, "document.getElementById('f-client').value")
+            .unwrap(),
+        "win11"
+    );
+    b.eval(
+        &s,
+        &format!(
+            "(() => {{ const p = {NEXT_APPLY}; document.getElementById('reset').click(); return p; }})()"
+        ),
+    )
+    .unwrap();
+    assert_eq!(shown(&mut b, &s) as usize, reports.len());
+
+    // The matrix in a host's details: one cell per profile, the reason as its tooltip.
+    let cells_of = |b: &mut Browser, s: &str, host: &str| -> Vec<(String, String, String)> {
+        let js = format!(
+            "(() => {{ const p = {NEXT_APPLY}; const q = document.getElementById('q'); q.value = {}; \
+             q.dispatchEvent(new Event('input')); return p; }})()",
+            serde_json::to_string(host).unwrap()
+        );
+        b.eval(s, &js).unwrap();
+        b.eval(s, "document.querySelector('#rows button.x').click(); true")
+            .unwrap();
+        serde_json::from_value(
+            b.eval(
+                s,
+                "[...document.querySelectorAll('#rows tr.dt table.cm td.cv')]\
+                 .map((td) => [td.dataset.profile, td.dataset.connects, td.title])",
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    for r in &reports {
+        let host = r.record.target.host.as_str();
+        let cells = cells_of(&mut b, &s, host);
+        let want: Vec<(String, String, String)> = r
+            .clients
+            .iter()
+            .map(|c| {
+                let name =
+                    rdpsweep::clients::profile(&c.profile).map_or(c.profile.as_str(), |p| p.name);
+                let word = match c.connects {
+                    Connects::Yes => "yes",
+                    Connects::No => "no",
+                    Connects::Unknown => "unknown",
+                };
+                (
+                    c.profile.clone(),
+                    word.to_string(),
+                    format!("{name}: {}", c.reason),
+                )
+            })
+            .collect();
+        assert_eq!(cells, want, "{host}");
+        b.eval(&s, "document.querySelector('#rows button.x').click(); true")
+            .unwrap();
+    }
+    // Spot checks against docs/clients.md, so the comparison above is not vacuous.
+    let old = cells_of(&mut b, &s, "old-tls.corp.example");
+    let word = |id: &str| old.iter().find(|c| c.0 == id).map(|c| c.1.clone());
+    assert_eq!(word("win11").as_deref(), Some("no"));
+    assert_eq!(word("win7").as_deref(), Some("yes"));
+    assert!(old[0].2.contains("TLS version"), "{old:?}");
+    // The hostile verdict is text in a header and a tooltip; nothing ran.
+    let plain = cells_of(&mut b, &s, "plain.corp.example");
+    assert!(
+        plain
+            .iter()
+            .any(|c| c.0 == HOSTILE_PROFILE && c.2.ends_with(HOSTILE_REASON))
+    );
+    assert_eq!(
+        b.eval(
+            &s,
+            "[window.__pwned, document.querySelectorAll('#rows img, #rows tr.dt script').length, \
+             [...document.querySelectorAll('#rows table.cm th')].some((th) => th.textContent === \
+             document.querySelector('#f-client option:last-child').value)]"
+        )
+        .unwrap(),
+        serde_json::json!([0, 0, true])
+    );
     assert!(
         b.errors(&s).is_empty(),
         "console errors: {:?}",

@@ -65,6 +65,16 @@ fn scan(
     instances: &[Instance],
     depth: &str,
 ) -> (HashMap<String, Row>, HashMap<String, HostReport>) {
+    let (rows, reports, _) = scan_with(instances, depth, &[]);
+    (rows, reports)
+}
+
+/// `scan` with extra flags, also returning the exit code (0 or 1).
+fn scan_with(
+    instances: &[Instance],
+    depth: &str,
+    extra: &[&str],
+) -> (HashMap<String, Row>, HashMap<String, HostReport>, i32) {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv_path = dir.path().join("out.csv");
     let jsonl_path = dir.path().join("out.jsonl");
@@ -93,6 +103,7 @@ fn scan(
     }
     args.extend(["--csv".into(), csv_path.display().to_string()]);
     args.extend(["--jsonl".into(), jsonl_path.display().to_string()]);
+    args.extend(extra.iter().map(|a| a.to_string()));
     let out = Command::new(BIN)
         .args(&args)
         .output()
@@ -113,7 +124,7 @@ fn scan(
     }
     assert_eq!(rows.len(), instances.len());
     assert_eq!(reports.len(), instances.len());
-    (rows, reports)
+    (rows, reports, out.status.code().unwrap_or(-1))
 }
 
 fn connects(rep: &HostReport, id: &str) -> Option<Connects> {
@@ -260,6 +271,47 @@ fn client_profiles_against_real_xrdp() {
         row["findings"].contains("rdp-fips-only").to_string(),
         "false",
     );
+
+    // --client: the TLS 1.0-only listener fails the run for the default (Windows) profiles, and
+    // not for Windows 10 and 7, which connect; clients_failing stays the same fact.
+    let tls10 = std::slice::from_ref(&instances[1]);
+    let h = host("tls10");
+    let (rows, _, code) = scan_with(tls10, "deep", &["--fail-on", "fail"]);
+    eq("tls10 default exit", code.to_string(), "1");
+    eq(
+        "tls10 default verdict",
+        rows[&h]["verdict"].clone(),
+        "tls-legacy-only",
+    );
+    let (rows, reps, code) = scan_with(
+        tls10,
+        "deep",
+        &["--fail-on", "fail", "--client", "win10,win7"],
+    );
+    eq("tls10 win10+win7 exit", code.to_string(), "0");
+    eq(
+        "tls10 win10+win7 severity",
+        rows[&h]["severity"].clone(),
+        "info",
+    );
+    eq(
+        "tls10 win10+win7 clients_failing",
+        rows[&h]["clients_failing"].clone(),
+        "win11;freerdp",
+    );
+    let legacy = reps[&h]
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "tls-legacy-only")
+        .map(|f| f.severity.as_str());
+    eq(
+        "tls10 win10+win7 tls-legacy-only",
+        format!("{legacy:?}"),
+        "Some(\"info\")",
+    );
+    // Only FreeRDP, which cannot connect: the finding keeps failing the run.
+    let (_, _, code) = scan_with(tls10, "deep", &["--fail-on", "fail", "--client", "freerdp"]);
+    eq("tls10 freerdp exit", code.to_string(), "1");
 
     // Standard depth: xrdp's matrix never gets SSL selected on a stripped request, so no
     // profile hello and no extra connection (still 2, as before this feature).

@@ -89,6 +89,7 @@ impl Collector {
             "baseline": self.with_changes,
             "codes": codes,
             "fields": self.rows.fields.list.iter().map(|(s, l)| [*s, *l]).collect::<Vec<_>>(),
+            "clients": crate::clients::PROFILES.iter().map(|p| [p.id, p.name]).collect::<Vec<_>>(),
         });
         let head = script_safe_json(&head.to_string());
         // `head` is a JSON object; splice "rows" in before its closing brace.
@@ -448,6 +449,7 @@ impl Collector {
              <label>Verdict <select id=\"f-verdict\"><option value=\"\">all</option></select></label>\n\
              <label>Site <select id=\"f-site\"><option value=\"\">all</option></select></label>\n\
              <label>Owner <select id=\"f-owner\"><option value=\"\">all</option></select></label>\n\
+             <label>Fails for <select id=\"f-client\"><option value=\"\">any client</option></select></label>\n\
              <label>Certificate <select id=\"f-exp\"><option value=\"\">any</option>\
              <option value=\"expired\">expired</option><option value=\"7\">expires ≤ 7 d</option>\
              <option value=\"30\">expires ≤ 30 d</option><option value=\"90\">expires ≤ 90 d</option></select></label>\n\

@@ -37,6 +37,10 @@ const fields = D.fields || [];
 const extras = D.extras || [];
 const nCols = Math.max(1, cols.length);
 const S = Array.isArray(D.strings) ? D.strings : [];
+// Client profiles (id -> name) in table order; a row's r.k holds [id, 0 no / 1 yes / 2 unknown, reason].
+const CLIENTS = new Map((Array.isArray(D.clients) ? D.clients : []).filter(Array.isArray).map((c) => [String(c[0]), String(c[1])]));
+const CONNECTS = ['no', 'yes', 'unknown'];
+const CONNECTS_ICON = ['\u2716', '\u2713', '?'];
 // Shared values arrive as indexes into D.strings (see html.rs); resolve them once.
 const sv = (v) => (typeof v === 'number' ? (S[v] ?? '') : (v ?? ''));
 const OVERSCAN = 12;
@@ -49,6 +53,7 @@ for (const r of rows) {
   r.c = Array.isArray(r.c) ? r.c : [];
   r.f = Array.isArray(r.f) ? r.f : [];
   r.d = Array.isArray(r.d) ? r.d : [];
+  r.k = Array.isArray(r.k) ? r.k.filter((k) => Array.isArray(k) && typeof k[0] === 'string') : [];
   for (const c of r.c) { c[1] = sv(c[1]); if (c.length > 2) c[2] = sv(c[2]); }
   r.hk = natKey(r.h);
 }
@@ -59,11 +64,13 @@ function indexRow(r) {
   if (r.q !== undefined) return;
   for (const f of r.f) { f[3] = sv(f[3]); f[4] = sv(f[4]); }
   for (const d of r.d) d[1] = sv(d[1]);
+  for (const k of r.k) k[2] = sv(k[2]);
   const parts = [r.h, r.a, r.si || '', r.ow || '', r.v, r.ch || '', r.fs || ''];
   for (const x of r.x) parts.push(x);
   for (const c of r.c) parts.push(c[1]);
   for (const f of r.f) parts.push(f[0], f[3]);
   for (const d of r.d) parts.push(d[1]);
+  for (const k of r.k) parts.push(k[2]);
   r.q = parts.join('\n').toLowerCase();
 }
 let indexed = 0;
@@ -97,7 +104,7 @@ extras.forEach((_, j) => { SORTS['x' + j] = { first: 1, cmp: (a, b) => str(lower
 const tiebreak = (a, b) => (b.s - a.s) || str(a.hk, b.hk) || str(a.ak, b.ak) || (a.p - b.p);
 const DEFAULT_SORT = D.baseline ? 'change' : 'verdict';
 
-const state = { q: '', sev: new Set(), ch: new Set(), verdict: '', code: '', site: '', owner: '', exp: '',
+const state = { q: '', sev: new Set(), ch: new Set(), verdict: '', code: '', site: '', owner: '', exp: '', client: '',
   sort: DEFAULT_SORT, dir: SORTS[DEFAULT_SORT].first };
 
 // ---- URL fragment <-> state, so a reload (or a shared link) keeps the view
@@ -111,6 +118,7 @@ function readHash() {
   state.code = p.get('code') || '';
   state.site = p.get('site') || '';
   state.owner = p.get('owner') || '';
+  state.client = p.get('client') || '';
   state.exp = EXP.includes(p.get('exp')) ? p.get('exp') : '';
   const s = p.get('sort');
   state.sort = s && Object.prototype.hasOwnProperty.call(SORTS, s) ? s : DEFAULT_SORT;
@@ -126,6 +134,7 @@ function hashOf() {
   if (state.code) p.set('code', state.code);
   if (state.site) p.set('site', state.site);
   if (state.owner) p.set('owner', state.owner);
+  if (state.client) p.set('client', state.client);
   if (state.exp) p.set('exp', state.exp);
   if (state.sort !== DEFAULT_SORT || state.dir !== SORTS[DEFAULT_SORT].first) {
     p.set('sort', state.sort);
@@ -154,6 +163,7 @@ window.addEventListener('hashchange', () => {
 
 // ---- controls
 const qEl = $('q'), verdictEl = $('f-verdict'), siteEl = $('f-site'), ownerEl = $('f-owner'), expEl = $('f-exp');
+const clientEl = $('f-client');
 const sevBox = $('f-sev'), chBox = $('f-ch');
 function countBy(get) {
   const m = new Map();
@@ -175,6 +185,19 @@ for (const r of rows) verdictSev.set(r.v, Math.max(verdictSev.get(r.v) ?? -1, r.
 fillSelect(verdictEl, countBy((r) => r.v), (a, b) => (verdictSev.get(b) - verdictSev.get(a)) || str(a, b));
 fillSelect(siteEl, countBy((r) => r.si));
 fillSelect(ownerEl, countBy((r) => r.ow));
+// "Show hosts where <client> fails": every profile present in the data, in table order.
+if (clientEl) {
+  const failing = new Map();
+  for (const r of rows) for (const k of r.k) failing.set(k[0], (failing.get(k[0]) || 0) + (k[1] === 0 ? 1 : 0));
+  const rank = (id) => { const i = [...CLIENTS.keys()].indexOf(id); return i < 0 ? CLIENTS.size : i; };
+  const ids = [...failing.keys()].sort((a, b) => (rank(a) - rank(b)) || str(a, b));
+  for (const id of ids) {
+    const o = el('option', null, (CLIENTS.get(id) || id) + ' (' + fmt(failing.get(id)) + ')');
+    o.value = id;
+    clientEl.append(o);
+  }
+  if (!ids.length) clientEl.closest('label').hidden = true;
+}
 function chip(box, cls, value, icon, label, n, key) {
   const b = el('button', 'chip ' + cls);
   b.type = 'button';
@@ -211,6 +234,8 @@ function ensureOption(sel, v) {
 function syncControls() {
   if (qEl && qEl.value !== state.q) qEl.value = state.q;
   ensureOption(verdictEl, state.verdict); ensureOption(siteEl, state.site); ensureOption(ownerEl, state.owner);
+  ensureOption(clientEl, state.client);
+  if (clientEl) clientEl.value = state.client;
   if (verdictEl) verdictEl.value = state.verdict;
   if (siteEl) siteEl.value = state.site;
   if (ownerEl) ownerEl.value = state.owner;
@@ -232,12 +257,12 @@ if (qEl) {
     if (ev.key === 'Escape' && qEl.value) { qEl.value = ''; clearTimeout(qTimer); state.q = ''; apply(false); }
   });
 }
-for (const [sel, key] of [[verdictEl, 'verdict'], [siteEl, 'site'], [ownerEl, 'owner'], [expEl, 'exp']]) {
+for (const [sel, key] of [[verdictEl, 'verdict'], [siteEl, 'site'], [ownerEl, 'owner'], [expEl, 'exp'], [clientEl, 'client']]) {
   if (sel) sel.addEventListener('change', () => { state[key] = sel.value; apply(false); });
 }
 $('reset').addEventListener('click', () => {
   state.q = ''; state.sev.clear(); state.ch.clear(); state.verdict = ''; state.code = '';
-  state.site = ''; state.owner = ''; state.exp = '';
+  state.site = ''; state.owner = ''; state.exp = ''; state.client = '';
   syncControls();
   apply(false);
 });
@@ -284,6 +309,7 @@ function pass(r, terms) {
   if (state.code && !r.f.some((f) => f[0] === state.code)) return false;
   if (state.site && (r.si || '') !== state.site) return false;
   if (state.owner && (r.ow || '') !== state.owner) return false;
+  if (state.client && !r.k.some((k) => k[0] === state.client && k[1] === 0)) return false;
   if (state.exp) {
     if (typeof r.e !== 'number') return false;
     if (state.exp === 'expired' ? r.e >= 0 : (r.e < 0 || r.e > Number(state.exp))) return false;
@@ -448,6 +474,7 @@ function detailEl(i) {
   }
   fs.append(ul);
   box.append(fs);
+  if (r.k.length) box.append(clientMatrix(r));
   const section = (title, pairs) => {
     const s = el('section');
     s.append(el('h4', null, title));
@@ -477,6 +504,41 @@ function detailEl(i) {
   td.append(box);
   tr.append(td);
   return tr;
+}
+// This host x every client profile: yes / no / unknown, the deciding fact as the tooltip.
+function clientMatrix(r) {
+  const s = el('section', 'clients');
+  s.append(el('h4', null, 'Clients'));
+  const t = el('table', 'cm');
+  t.append(el('caption', 'sr', 'Which client profiles can connect to this host (docs/clients.md)'));
+  const head = el('tr');
+  head.append(el('th', null, 'Host'));
+  for (const k of r.k) {
+    const th = el('th', null, k[0]);
+    th.scope = 'col';
+    th.title = CLIENTS.get(k[0]) || k[0];
+    head.append(th);
+  }
+  const body = el('tr');
+  const rh = el('th', null, r.h);
+  rh.scope = 'row';
+  body.append(rh);
+  for (const k of r.k) {
+    const c = CONNECTS[k[1]] ? k[1] : 2;
+    const td = el('td', 'cv cv-' + CONNECTS[c]);
+    td.dataset.profile = k[0];
+    td.dataset.connects = CONNECTS[c];
+    td.append(hidden(el('span', 'ic', CONNECTS_ICON[c])), ' ' + CONNECTS[c]);
+    td.title = (CLIENTS.get(k[0]) || k[0]) + ': ' + (k[2] || CONNECTS[c]);
+    body.append(td);
+  }
+  const thead = el('thead');
+  thead.append(head);
+  const tb = el('tbody');
+  tb.append(body);
+  t.append(thead, tb);
+  s.append(t);
+  return s;
 }
 let printing = false, curFirst = -1, curLast = -1, pending = false;
 function render(force) {
@@ -571,7 +633,7 @@ window.addEventListener('beforeprint', () => {
   const parts = [];
   if (state.sev.size) parts.push('severity ' + [...state.sev].join('/'));
   if (state.ch.size) parts.push('change ' + [...state.ch].join('/'));
-  for (const k of ['verdict', 'code', 'site', 'owner', 'exp']) if (state[k]) parts.push(k + ' ' + state[k]);
+  for (const k of ['verdict', 'code', 'site', 'owner', 'exp', 'client']) if (state[k]) parts.push(k + ' ' + state[k]);
   if (state.q) parts.push('search \u201C' + state.q + '\u201D');
   $('printnote').textContent = fmt(view.length) + ' of ' + fmt(rows.length) + ' rows' + (parts.length ? '; filtered by ' + parts.join(', ') : '');
   render(true);

@@ -508,14 +508,56 @@ fn client_verdicts_reach_the_details() {
     if let Some(t) = r.tls.as_mut() {
         t.cipher = Some("TLS_RSA_WITH_AES_128_CBC_SHA".into());
     }
-    let html = render(&[diag(r)], &summary(1), &[]);
-    assert!(html.contains("mstsc on Windows 11 24H2"), "profile label");
-    assert!(
-        html.contains("fails: TLS version: the server"),
-        "Windows 11 fails on a TLS 1.0-only host"
+    let mut rep = diag(r);
+    // A saved file may carry anything in a verdict: it stays data, never markup.
+    let hostile = "</script><img src=x onerror=alert(1)>";
+    rep.clients.push(crate::model::ClientVerdict {
+        profile: "<b>odd</b>".into(),
+        connects: crate::model::Connects::Unknown,
+        reason: hostile.into(),
+    });
+    let html = render(&[rep], &summary(1), &[]);
+    assert!(!html.contains(hostile) && !html.contains("<b>odd</b>"));
+    let doc = island(&html);
+    // The profile names travel once, in table order.
+    assert_eq!(
+        doc["clients"][0],
+        serde_json::json!(["win11", "mstsc on Windows 11 24H2"])
     );
-    assert!(
-        html.contains("connects: TLS: TLSv1.0"),
-        "Windows 7 connects"
+    assert_eq!(
+        doc["clients"].as_array().map(Vec::len),
+        Some(crate::clients::PROFILES.len())
     );
+    let strings = doc["strings"].as_array().cloned().unwrap_or_default();
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Number(n) => strings[n.as_u64().unwrap() as usize]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        other => other.as_str().unwrap_or("").to_string(),
+    };
+    let k: Vec<(String, i64, String)> = doc["rows"][0]["k"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c[0].as_str().unwrap().to_string(),
+                c[1].as_i64().unwrap(),
+                text(&c[2]),
+            )
+        })
+        .collect();
+    let get = |id: &str| k.iter().find(|c| c.0 == id).cloned().unwrap();
+    // Windows 11 fails on a TLS 1.0-only host (0 = no), Windows 7 connects (1 = yes).
+    assert_eq!(get("win11").1, 0);
+    assert!(
+        get("win11").2.starts_with("TLS version: the server"),
+        "{k:?}"
+    );
+    assert_eq!(get("win7").1, 1);
+    assert!(get("win7").2.starts_with("TLS: TLSv1.0"), "{k:?}");
+    assert_eq!(get("<b>odd</b>"), ("<b>odd</b>".into(), 2, hostile.into()));
+    // The filter's select is in the toolbar; the script fills it.
+    assert!(html.contains("<select id=\"f-client\">"));
 }

@@ -9,8 +9,8 @@ use super::{MAX_VALUE, clip, script_safe_json};
 use crate::clock::Timestamp;
 use crate::diagnose::{self, days_left};
 use crate::model::{
-    Change, CredSspStatus, DnsStatus, Finding, FindingCode, HostReport, NegResult, Phase, Severity,
-    TcpStatus, TlsStatus, layer_label,
+    Change, Connects, CredSspStatus, DnsStatus, Finding, FindingCode, HostReport, NegResult, Phase,
+    Severity, TcpStatus, TlsStatus, layer_label,
 };
 use crate::rdp::x224::{Protocols, protocol_names};
 use crate::report::csv::{encryption_label, failure_label, neg_flags_label, rdp_version_label};
@@ -103,6 +103,24 @@ impl Rows {
             "d": details(r, &mut self.fields, &mut self.strings),
             "x": extras,
         });
+        // The host x clients matrix of the details and the client filter: [id, 0 no / 1 yes /
+        // 2 unknown, reason]. Ids are clipped: a saved file may carry anything there.
+        let clients: Vec<serde_json::Value> = r
+            .clients
+            .iter()
+            .map(|v| {
+                let connects = match v.connects {
+                    Connects::No => 0,
+                    Connects::Yes => 1,
+                    Connects::Unknown => 2,
+                };
+                serde_json::json!([
+                    clip(&v.profile, 40),
+                    connects,
+                    self.strings.val(&v.reason, MAX_VALUE)
+                ])
+            })
+            .collect();
         if let Some(obj) = row.as_object_mut() {
             if let Some(s) = &t.site {
                 obj.insert("si".into(), clip(s, 120).into());
@@ -112,6 +130,9 @@ impl Rows {
             }
             if let Some(d) = days {
                 obj.insert("e".into(), d.into());
+            }
+            if !clients.is_empty() {
+                obj.insert("k".into(), clients.into());
             }
             if let Some((ch, since)) = change {
                 obj.insert("ch".into(), ch.as_str().into());
@@ -709,18 +730,6 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
             );
         }
         d.put(TL, "Error", tls.error.clone().unwrap_or_default());
-    }
-
-    // One row per client profile: the host x clients matrix of the details view.
-    for v in &r.clients {
-        const CL: &str = "Clients";
-        let label = crate::clients::profile(&v.profile).map_or("Other client", |p| p.name);
-        let connects = match v.connects {
-            crate::model::Connects::Yes => "connects",
-            crate::model::Connects::No => "fails",
-            crate::model::Connects::Unknown => "unknown",
-        };
-        d.put(CL, label, format!("{connects}: {}", v.reason));
     }
 
     if let Some(c) = &rec.cert {
