@@ -179,7 +179,7 @@ pub struct ScanArgs {
     pub fail_on: FailOn,
 
     /// Client profile the verdict and --fail-on judge hosts for; repeatable (win11, win10, win7,
-    /// macos, freerdp; default: the Windows ones, win11, win10 and win7). Findings that only some
+    /// macos, freerdp; default: win11 and win10, the supported Windows versions). Findings that only some
     /// clients hit (schannel-suites-mismatch, tls-legacy-only, rdp-fips-only, credssp-unpatched)
     /// drop to info when every selected client connects; a selected client that cannot connect
     /// makes the host fail (`client-fails`). clients_failing still lists every profile.

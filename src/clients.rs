@@ -23,6 +23,10 @@ pub struct Profile {
     pub name: &'static str,
     /// mstsc on Windows (Schannel); counts for the Windows-only findings.
     pub windows: bool,
+    /// In the default `--client` selection. Windows 7 is not: it is out of support since
+    /// January 2020 and speaks only TLS 1.0 by default, which every hardening guide turns off,
+    /// so selecting it by default would fail exactly the servers that were hardened right.
+    pub default_selected: bool,
     pub hello: HelloSpec,
     /// TSRequest version the client sends.
     pub credssp_version: u32,
@@ -220,6 +224,7 @@ pub const PROFILES: &[Profile] = &[
         id: "win11",
         name: "mstsc on Windows 11 24H2",
         windows: true,
+        default_selected: true,
         hello: HelloSpec {
             min: TlsVersion::TLS12,
             max: TlsVersion::TLS13,
@@ -243,6 +248,7 @@ pub const PROFILES: &[Profile] = &[
         id: "win10",
         name: "mstsc on Windows 10 22H2",
         windows: true,
+        default_selected: true,
         hello: HelloSpec {
             min: TlsVersion::TLS10,
             max: TlsVersion::TLS12,
@@ -265,6 +271,7 @@ pub const PROFILES: &[Profile] = &[
         id: "win7",
         name: "mstsc on Windows 7 SP1 / 2008 R2",
         windows: true,
+        default_selected: false,
         hello: HelloSpec {
             min: TlsVersion::TLS10,
             max: TlsVersion::TLS10,
@@ -288,6 +295,7 @@ pub const PROFILES: &[Profile] = &[
         id: "macos",
         name: "Windows App on macOS/iOS",
         windows: false,
+        default_selected: false,
         hello: HelloSpec {
             // The capture's lowest_protocol is 0x0301: deprecated, still offered.
             min: TlsVersion::TLS10,
@@ -311,6 +319,7 @@ pub const PROFILES: &[Profile] = &[
         id: "freerdp",
         name: "FreeRDP 3 (Remmina, xfreerdp)",
         windows: false,
+        default_selected: false,
         hello: HelloSpec {
             min: TlsVersion::TLS12,
             max: TlsVersion::TLS13,

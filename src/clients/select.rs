@@ -7,8 +7,8 @@
 //! - a client-specific finding ([`CLIENT_SPECIFIC`]) whose every selected profile is proven to
 //!   connect (verdict `yes`) is lowered to `info`: it hurts only clients nobody selected;
 //! - a selected profile whose verdict is `no`, on a host with no failing finding that already
-//!   says so, gives `client-fails`, so a host that fails only Windows 7 fails the run while
-//!   `win7` is selected (the default) and passes with `--client win11 --client win10`.
+//!   says so, gives `client-fails`, so a host that fails only Windows 7 passes by default and
+//!   fails the run with `--client win7` added.
 //!
 //! `unknown` never lowers a finding: only a proven `yes` does.
 
@@ -19,7 +19,7 @@ use crate::model::{ClientVerdict, Connects, ProbeRecord};
 // One bit per PROFILES row.
 const _: () = assert!(PROFILES.len() <= 32);
 
-/// A set of profiles (bits in `PROFILES` order). `Default` is every Windows profile.
+/// A set of profiles (bits in `PROFILES` order). `Default` is mstsc on Windows 11 and 10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Selection(u32);
 
@@ -45,9 +45,10 @@ impl Default for Selection {
 }
 
 impl Selection {
-    /// Every profile marked `windows` in the table (mstsc): the default.
+    /// The profiles marked `default_selected` in the table: mstsc on the supported Windows
+    /// versions (11 and 10).
     pub fn windows() -> Selection {
-        Selection::from_fn(|i| PROFILES.get(i).is_some_and(|p| p.windows))
+        Selection::from_fn(|i| PROFILES.get(i).is_some_and(|p| p.default_selected))
     }
 
     fn from_fn(f: impl Fn(usize) -> bool) -> Selection {

@@ -196,9 +196,9 @@ use crate::model::{FindingCode as C, Severity};
 fn selection_parses_ids_and_defaults_to_windows() {
     assert_eq!(
         Selection::parse::<&str>(&[]).map(Selection::ids),
-        Ok(vec!["win11", "win10", "win7"])
+        Ok(vec!["win11", "win10"])
     );
-    assert_eq!(Selection::default().ids(), vec!["win11", "win10", "win7"]);
+    assert_eq!(Selection::default().ids(), vec!["win11", "win10"]);
     assert_eq!(
         Selection::parse(&["FreeRDP", " macos"]).map(Selection::ids),
         Ok(vec!["macos", "freerdp"])
@@ -216,7 +216,7 @@ fn selection_parses_ids_and_defaults_to_windows() {
 /// A TLS 1.2/1.3-only server (deep facts): Windows 11 and 10 connect, Windows 7 (TLS 1.0) does
 /// not. Nothing else is wrong with it.
 #[test]
-fn a_host_failing_only_windows_7_fails_only_while_win7_is_selected() {
+fn a_host_failing_only_windows_7_fails_only_with_win7_selected() {
     let mut t = tls(TlsStatus::Ok, "TLSv1.3", "TLS_AES_256_GCM_SHA384");
     t.versions = vec!["TLSv1.2".into(), "TLSv1.3".into()];
     let mut r = record(&[Protocols::SSL], Some(t));
@@ -234,18 +234,18 @@ fn a_host_failing_only_windows_7_fails_only_while_win7_is_selected() {
         [Connects::Yes, Connects::Yes, Connects::No]
     );
 
-    // Default (every Windows profile): win7 is judged, and nothing else explains its failure.
+    // Default (Windows 11 and 10): the host is ok, and the failing win7 is still a fact.
     let f = judged(&r, &[]);
+    assert_eq!(f.first().map(|f| f.code), Some(C::Ok), "{f:?}");
+    assert_eq!(sev_of(&f, C::ClientFails), None);
+    assert_eq!(failing(&v), "win7");
+
+    // With win7 selected it is judged, and nothing else explains its failure.
+    let f = judged(&r, &["win11", "win10", "win7"]);
     assert_eq!(f.first().map(|f| f.code), Some(C::ClientFails), "{f:?}");
     let d = f.first().map(|f| f.detail.as_str()).unwrap_or("");
     assert!(d.starts_with("win7: TLS version"), "{d}");
     assert!(!d.contains("win11") && !d.contains("win10"), "{d}");
-
-    // Only Windows 11 and 10: the host is ok, and the failing win7 is still a fact.
-    let f = judged(&r, &["win11", "win10"]);
-    assert_eq!(f.first().map(|f| f.code), Some(C::Ok), "{f:?}");
-    assert_eq!(sev_of(&f, C::ClientFails), None);
-    assert_eq!(failing(&v), "win7");
 
     // A failing finding already present explains the failure: no second one.
     let mut r2 = r.clone();
