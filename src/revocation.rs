@@ -286,7 +286,12 @@ pub fn leaf_info(
     let (_, cert) = X509Certificate::from_der(der).map_err(|_| LeafError::Unparseable)?;
     let signed = signed_parts(der).ok_or(LeafError::Unparseable)?;
     let issuer_name = cert.issuer().as_raw().to_vec();
-    if cert.subject().as_raw() == issuer_name.as_slice() {
+    // Self-signed: the name repeats and the certificate's own key signed it (a same-name leaf
+    // from a CA is still checked).
+    if cert.subject().as_raw() == issuer_name.as_slice()
+        && spki_from_der(cert.public_key().raw)
+            .is_some_and(|k| verifies(signed.alg, signed.tbs, signed.sig, &k))
+    {
         return Err(LeafError::SelfSigned);
     }
     let from_chain = chain.iter().skip(1).take(16).filter_map(|c| {

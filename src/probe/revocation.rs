@@ -604,6 +604,123 @@ mod tests {
         ));
     }
 
+    /// A certificate naming 10,000 CDP URLs costs at most three fetch attempts.
+    #[test]
+    fn a_huge_cdp_list_is_capped() {
+        let list: Vec<String> = (0..10_000)
+            .map(|i| format!("http://127.0.0.1:9/{i}.crl"))
+            .chain(std::iter::once("(+9984 more)".to_string()))
+            .collect();
+        let tried: Vec<&String> = urls(&list).collect();
+        assert_eq!(tried.len(), MAX_URLS);
+        assert_eq!(tried[0], "http://127.0.0.1:9/0.crl");
+        let marker_only = vec!["(+3 more)".to_string()];
+        assert_eq!(urls(&marker_only).count(), 0);
+    }
+
+    /// Twenty hosts naming one CRL URL at once, the server slow to answer: one HTTP request,
+    /// every host gets the verdict.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_hosts_share_one_in_flight_fetch() {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertificateRevocationListParams, CertifiedIssuer,
+            IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose, SerialNumber,
+        };
+        use std::sync::atomic::AtomicUsize;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let mut lp = CertificateParams::new(vec!["rdp.example.test".to_string()]).unwrap();
+        lp.serial_number = Some(SerialNumber::from(5u64));
+        let leaf = lp
+            .signed_by(&KeyPair::generate().unwrap(), &ca)
+            .unwrap()
+            .der()
+            .to_vec();
+        let now = time::OffsetDateTime::now_utc();
+        let crl = CertificateRevocationListParams {
+            this_update: now - time::Duration::hours(1),
+            next_update: now + time::Duration::days(1),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: vec![],
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&ca)
+        .unwrap()
+        .der()
+        .to_vec();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let served = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                served.fetch_add(1, Ordering::SeqCst);
+                let body = crl.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 2048];
+                    let _ = s.read(&mut buf).await;
+                    // Slow enough that every host asks while the fetch is in flight.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                    let _ = s.write_all(head.as_bytes()).await;
+                    let _ = s.write_all(&body).await;
+                });
+            }
+        });
+
+        let opts = crate::probe::ProbeOptions {
+            depth: crate::probe::Depth::Quick,
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            host_deadline: Duration::from_secs(10),
+            host_spacing: Duration::ZERO,
+            retries: 0,
+            rate: 0,
+            alive_ports: vec![],
+            check_revocation: true,
+        };
+        let resolver = crate::resolve::Resolver::new(crate::resolve::ResolverOptions {
+            servers: vec!["127.0.0.1:9".parse().unwrap()],
+            pins: vec![],
+            timeout: Duration::from_secs(1),
+            attempts: 1,
+            rate: 0,
+            ptr: false,
+        })
+        .unwrap();
+        let prober = Arc::new(Prober::new(
+            opts,
+            resolver,
+            crate::cert::TrustStore::empty(),
+        ));
+        let chain = vec![leaf, ca.der().to_vec()];
+        let url = format!("http://127.0.0.1:{port}/ca.crl");
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (prober, chain, url) = (prober.clone(), chain.clone(), url.clone());
+                tokio::spawn(async move {
+                    let mut facts = CertFacts {
+                        crl_urls: vec![url],
+                        ..CertFacts::default()
+                    };
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    revocation_phase(&prober, &chain, &mut facts, deadline).await;
+                    facts.revocation
+                })
+            })
+            .collect();
+        for t in tasks {
+            let r = t.await.unwrap().expect("revocation facts");
+            assert_eq!(r.status, RevocationStatus::Good, "{r:?}");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(prober.revocation.as_ref().map(|c| c.fetches()), Some(1));
+    }
+
     #[test]
     fn overall_prefers_revoked_then_good() {
         let c = |status| RevocationCheck {
