@@ -221,6 +221,16 @@ impl TrustStore {
         self.anchors.len()
     }
 
+    /// Public keys (SPKI contents) of the anchors whose subject is `subject` (the contents of
+    /// a Name SEQUENCE): the candidates for a leaf's issuer when the server did not send it.
+    pub fn keys_named(&self, subject: &[u8]) -> Vec<Vec<u8>> {
+        self.anchors
+            .iter()
+            .filter(|a| a.subject.as_ref() == subject)
+            .map(|a| a.subject_public_key_info.as_ref().to_vec())
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.anchors.is_empty()
     }

@@ -161,6 +161,13 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE", env = "RDPSWEEP_CA_BUNDLE")]
     pub ca_bundle: Option<PathBuf>,
 
+    /// Check each certificate's revocation: the scanner then CONTACTS THE HTTP URLS NAMED IN
+    /// THE SERVERS' CERTIFICATES (AIA OCSP responder, CRL distribution points), hosts other than
+    /// the scanned ones. http:// only, no redirects or proxies, bounded in bytes and time,
+    /// counted in --rate, each URL fetched once per scan. Off by default.
+    #[arg(long, env = "RDPSWEEP_CHECK_REVOCATION", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub check_revocation: bool,
+
     #[command(flatten)]
     pub out: OutputArgs,
 

@@ -230,6 +230,7 @@ impl ScanConfig {
                 retries: a.retries,
                 rate: a.rate,
                 alive_ports: a.alive_ports.0.clone(),
+                check_revocation: a.check_revocation,
             },
             ca_bundle: a.ca_bundle.clone(),
             policy: Policy {

@@ -673,7 +673,11 @@ fn cert_findings(c: &CertFacts, now: i64, policy: &Policy, acc: &mut Acc) {
             .unwrap_or_else(|| "unknown issuer".into());
         acc.add(C::CertUntrusted, format!("{why} (issuer {})", c.issuer));
     }
+    revocation::revocation_findings(c, acc);
 }
+
+#[path = "diagnose_revocation.rs"]
+mod revocation;
 
 /// Whole days until expiry, rounded down; negative once expired.
 pub fn days_left(c: &CertFacts, now: i64) -> i64 {

@@ -21,6 +21,7 @@ pub mod probe;
 pub mod rdp;
 pub mod report;
 pub mod resolve;
+pub mod revocation;
 pub mod shard;
 pub mod target;
 pub mod tls;

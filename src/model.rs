@@ -590,6 +590,69 @@ pub struct CertFacts {
     /// the chain would be completed. Distinct from an untrusted root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_issuer: Option<String>,
+    /// `--check-revocation`: the leaf's status by its OCSP responder / CRL (`None`: not asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
+}
+
+/// Revocation status of a certificate, overall or by one source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationStatus {
+    Good,
+    Revoked,
+    /// No source answered (refused, timed out, DNS, HTTP error, redirect).
+    Unreachable,
+    /// An answer came but cannot be believed or read: not DER, expired, signed by someone else.
+    Unusable,
+    /// Nothing to ask (no http:// URL, issuer unknown, self-signed, over a cap, out of time).
+    NotChecked,
+}
+
+impl RevocationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationStatus::Good => "good",
+            RevocationStatus::Revoked => "revoked",
+            RevocationStatus::Unreachable => "unreachable",
+            RevocationStatus::Unusable => "unusable",
+            RevocationStatus::NotChecked => "not-checked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevocationMethod {
+    Ocsp,
+    Crl,
+}
+
+/// One URL asked (or refused) for the leaf's revocation status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationCheck {
+    pub method: RevocationMethod,
+    /// As the certificate names it (control characters escaped).
+    pub url: String,
+    pub status: RevocationStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// RFC 3339, when this source says revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The leaf's revocation status: OCSP first, then the CRLs, as CryptoAPI asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub status: RevocationStatus,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<RevocationCheck>,
+    /// Why nothing was checked, when nothing was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

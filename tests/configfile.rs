@@ -31,6 +31,7 @@ max_targets = 4096
 skip_bad_lines = true
 expiry_warn = 14
 ca_bundle = "pki/corp-ca.pem"
+check_revocation = true
 csv = "out/fleet.csv"
 jsonl = "out/fleet.jsonl"
 html = "out/fleet.html"
@@ -95,6 +96,7 @@ fn every_key_loads_with_paths_next_to_the_file() {
     assert_eq!(c.skip_bad_lines, Some(true));
     assert_eq!(c.expiry_warn, Some(14));
     assert_eq!(c.ca_bundle, Some(base.join("pki/corp-ca.pem")));
+    assert_eq!(c.check_revocation, Some(true));
     assert_eq!(c.csv, Some(base.join("out/fleet.csv")));
     assert_eq!(c.jsonl, Some(base.join("out/fleet.jsonl")));
     assert_eq!(c.html, Some(base.join("out/fleet.html")));

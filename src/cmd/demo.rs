@@ -126,6 +126,7 @@ fn lab_scan_config(
             rate: 0,
             // The `--alive-ports` default: the lab's filtered hosts show the companion evidence.
             alive_ports: vec![445, 135],
+            check_revocation: false,
         },
         ca_bundle: Some(ca.to_path_buf()),
         policy: Policy {

@@ -16,6 +16,7 @@ pub mod netinfo;
 pub mod options;
 pub mod plan;
 pub mod profile_hello;
+pub mod revocation;
 pub mod tcp;
 pub mod tls;
 
@@ -47,6 +48,8 @@ pub struct Prober {
     pub tls: TlsConfigs,
     pub trust: TrustStore,
     pub resolver: Resolver,
+    /// `--check-revocation`: the scan's OCSP/CRL answers, shared by every host.
+    pub revocation: Option<revocation::RevocationCache>,
     limiter: Option<DefaultDirectRateLimiter>,
     jitter: Jitter,
     /// Set once the scanner warned that it ran out of descriptors or ports (one warning a scan).
@@ -63,6 +66,7 @@ impl Prober {
             (1000 / u64::from(opts.rate.max(1))).min(50)
         };
         Prober {
+            revocation: opts.check_revocation.then(revocation::RevocationCache::new),
             opts,
             tls: TlsConfigs::new(),
             trust,

@@ -35,4 +35,7 @@ pub struct ProbeOptions {
     /// Ports tried with one SYN each when the RDP port gives no answer (host down or port
     /// filtered); empty = not tried.
     pub alive_ports: Vec<u16>,
+    /// `--check-revocation`: ask the OCSP responders and CRL distribution points the leaf
+    /// names (hosts other than the scanned ones).
+    pub check_revocation: bool,
 }

@@ -20,13 +20,17 @@
 //!    and plain TLS). Deep depth sends every profile's hello not sent yet, one connection each.
 //! 8. **deep** (deep depth): MCS Connect-Initials for standard RDP security (`mcs`), and
 //!    single-version TLS hellos (1.0-1.3).
+//! 9. **revocation** (`--check-revocation`): the leaf's OCSP responder, then its CRLs, over HTTP
+//!    to the hosts the certificate names (`revocation`); no connection to the scanned address.
 //!
 //! Connection budget: every reconnect is an event-log line on the server, so the plan spends
 //! as few as it can. Quick depth uses one connection (plus the TLS fallback's); the matrix makes
 //! at most 3 X.224 requests in all, the first and the MSS retry's included; the TLS fallback's
 //! connections (legacy hello, OpenSSL) are extra, and deep depth adds up to 5 MCS, 4 TLS-version
 //! and 5 client-profile connections. A host that never answered gets the alive phase's SYNs (one
-//! per `--alive-ports` port, 2 by default) instead of any of those. Connections are spaced per
+//! per `--alive-ports` port, 2 by default) instead of any of those. The revocation phase's HTTP
+//! connections go elsewhere (at most 3 OCSP + 3 CRL URLs, each once per scan) and wait for
+//! `--rate` tokens too. Connections are spaced per
 //! address (`--host-spacing`), rate-limited across the scan (`--rate`), and no phase starts one
 //! past the address's deadline (`--host-deadline`).
 
@@ -36,7 +40,7 @@ use super::host::{FIRST_REQUEST, HostCtx};
 use super::netinfo::{self, us_to_ms};
 use super::options::Depth;
 use super::tls::TlsEnd;
-use super::{alive, cert, credssp, mcs, negotiate, profile_hello, tls};
+use super::{alive, cert, credssp, mcs, negotiate, profile_hello, revocation, tls};
 use crate::clients;
 use crate::model::{
     NegAttempt, NegResult, NetFacts, ProbeRecord, ProfileHello, RdpOutcome, TcpStatus, TlsStatus,
@@ -76,8 +80,9 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
     // before the next one opens.
     let mut held: Option<TcpStream> = None;
     let mut net = NetFacts::default();
+    let mut chain = Vec::new();
     match next.tls_layer {
-        Some(layer) => tls_cert_credssp(ctx, stream, layer, rec, &mut net).await,
+        Some(layer) => chain = tls_cert_credssp(ctx, stream, layer, rec, &mut net).await,
         None if rdp.legacy => held = Some(stream),
         None => {
             ctx.net.record(netinfo::stream_info(&stream), true);
@@ -106,6 +111,10 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
     if let Some(s) = held {
         ctx.net.record(netinfo::stream_info(&s), true);
         drop(s);
+    }
+    // Last: it talks to other hosts (the certificate's URLs), and the RDP phases come first.
+    if let Some(c) = rec.cert.as_mut() {
+        revocation::revocation_phase(ctx.prober, &chain, c, ctx.host_deadline).await;
     }
     let tally = ctx.net.tally();
     if tally.measured > 0 || net.clamped_mss.is_some() {
@@ -152,14 +161,14 @@ async fn profile_hellos(
 }
 
 /// Phases 3-5 on the first connection, after a CC that selected `layer` (on the MSS retry's
-/// connection when the first one's TLS flight stalled).
+/// connection when the first one's TLS flight stalled). Returns the chain the server sent.
 async fn tls_cert_credssp(
     ctx: &mut HostCtx<'_>,
     stream: TcpStream,
     layer: u32,
     rec: &mut ProbeRecord,
     net: &mut NetFacts,
-) {
+) -> Vec<Vec<u8>> {
     let mut t = tls::tls_phase(ctx, stream).await;
     if t.outcome.status == TlsStatus::Stalled
         && !ctx.out_of_time()
@@ -193,4 +202,5 @@ async fn tls_cert_credssp(
         // A TLS stream CredSSP does not need closes here, before the matrix reconnects.
         _ => {}
     }
+    t.chain
 }

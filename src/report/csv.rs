@@ -58,6 +58,7 @@ pub const COLUMNS: &[&str] = &[
     "cert_eku",
     "cert_key_usage",
     "cert_template",
+    "cert_revocation",
     "connections",
     "credssp_version",
     "credssp_error",
@@ -263,6 +264,15 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
     v.push((c.map(eku).unwrap_or_default(), true));
     v.push((c.map(|c| c.key_usage.join(" ")).unwrap_or_default(), true));
     v.push((c.and_then(|c| c.template.clone()).unwrap_or_default(), true));
+    // Empty when --check-revocation was off.
+    let revocation = c.and_then(|c| c.revocation.as_ref());
+    v.push((
+        revocation
+            .map(|r| r.status.as_str())
+            .unwrap_or_default()
+            .into(),
+        true,
+    ));
     v.push((rec.connections.to_string(), false));
     // NLA / CredSSP
     let cs = rec.credssp.as_ref();

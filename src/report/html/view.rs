@@ -775,6 +775,27 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
             "Missing issuer",
             c.missing_issuer.clone().unwrap_or_default(),
         );
+        if let Some(r) = &c.revocation {
+            d.put(CE, "Revocation", r.status.as_str());
+            d.put(CE, "Revocation note", r.note.clone().unwrap_or_default());
+            // One line per URL asked: method, URL, answer, why (server-controlled, escaped
+            // by the page like every value).
+            let asked: Vec<String> = r
+                .checks
+                .iter()
+                .map(|x| {
+                    let mut s = format!("{:?} {} {}", x.method, x.url, x.status.as_str());
+                    if let Some(at) = &x.revoked_at {
+                        s.push_str(&format!(" at {at}"));
+                    }
+                    if let Some(why) = x.reason.as_ref().or(x.error.as_ref()) {
+                        s.push_str(&format!(" ({why})"));
+                    }
+                    s
+                })
+                .collect();
+            d.own(CE, "Revocation checks", asked.join(" · "));
+        }
     }
 
     if let Some(c) = &rec.credssp {
