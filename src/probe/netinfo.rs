@@ -15,7 +15,10 @@ pub const CLAMP_MSS: u32 = 536;
 /// The few `TCP_INFO` fields the diagnosis uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TcpInfo {
-    /// Segments this side retransmitted over the connection's life (`tcpi_total_retrans`).
+    /// Segments this side retransmitted over the connection's life that were lost
+    /// (`tcpi_total_retrans` less `tcpi_dsack_dups`): a retransmission the peer reports as a
+    /// duplicate (D-SACK, RFC 2883) was spurious — the original arrived, only its ACK came
+    /// late, as when a busy scanner host delays its own ACK processing — so it is not loss.
     pub total_retrans: u32,
     /// Smoothed RTT, microseconds (`tcpi_rtt`).
     pub srtt_us: u32,
@@ -48,8 +51,15 @@ pub fn tcp_info(fd: std::os::fd::BorrowedFd<'_>) -> Option<TcpInfo> {
     if rc != 0 || (len as usize) < needed {
         return None;
     }
+    // Kernels before 5.3 do not fill tcpi_dsack_dups: every retransmission then counts.
+    let dsack_end = std::mem::offset_of!(libc::tcp_info, tcpi_dsack_dups) + 4;
+    let spurious = if (len as usize) >= dsack_end {
+        info.tcpi_dsack_dups
+    } else {
+        0
+    };
     Some(TcpInfo {
-        total_retrans: info.tcpi_total_retrans,
+        total_retrans: info.tcpi_total_retrans.saturating_sub(spurious),
         srtt_us: info.tcpi_rtt,
         rttvar_us: info.tcpi_rttvar,
         snd_mss: info.tcpi_snd_mss,
