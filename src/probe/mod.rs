@@ -16,6 +16,7 @@ pub mod netinfo;
 pub mod options;
 pub mod plan;
 pub mod profile_hello;
+pub mod suites;
 pub mod tcp;
 pub mod tls;
 

@@ -66,6 +66,7 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             alert: None,
             via: "rustls".into(),
             versions: vec![],
+            suites: Vec::new(),
             error: None,
             legacy: false,
         }),
