@@ -539,3 +539,24 @@ async fn two_hundred_flooding_hosts_finish_within_one_deadline() {
         run.elapsed, run.cpu
     );
 }
+
+/// Deep suite enumeration against a server that answers every hello with the same suite: the
+/// second hello no longer offers it, so the answer is the server's fault, recorded once (no
+/// loop, no panic), and the list is marked incomplete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enumeration_records_a_suite_never_offered() {
+    let r = scan_one(10, Mode::ZeroCertificates, &["--depth", "deep"]).await;
+    let tls = r.record.tls.as_ref().expect("tls");
+    assert_eq!(tls.versions, ["TLSv1.2"], "{tls:?}");
+    let [list] = tls.suites.as_slice() else {
+        panic!("one version's list: {:?}", tls.suites);
+    };
+    assert_eq!(list.version, "TLSv1.2");
+    assert_eq!(list.suites, ["TLS_RSA_WITH_AES_128_CBC_SHA"]);
+    assert!(!list.complete);
+    assert_eq!(
+        list.error.as_deref(),
+        Some("the server picked TLS_RSA_WITH_AES_128_CBC_SHA, a suite the hello did not offer")
+    );
+    assert!(!codes(&r).contains(&"tls-weak-suites"), "{:?}", codes(&r));
+}

@@ -258,6 +258,7 @@ fn suite_enumeration_and_os_hint_against_real_xrdp() {
         .tls
         .clone()
         .unwrap_or_else(|| panic!("no TLS facts\n{}", x.output()));
+    eprintln!("enumerated: {:#?}", tls.suites);
     let got_versions: Vec<&str> = tls.suites.iter().map(|l| l.version.as_str()).collect();
     // Newest first, one list per version the single-version hellos found.
     if got_versions != ["TLSv1.3", "TLSv1.2", "TLSv1.0"] {

@@ -196,7 +196,10 @@ pub async fn deep_suites(
 fn stop_reason(ctx: &HostCtx<'_>, used: u32) -> Option<&'static str> {
     if used >= MAX_CONNECTIONS {
         Some("connection budget spent")
-    } else if ctx.out_of_time() {
+    } else if ctx.out_of_time()
+        || tokio::time::Instant::now() + ctx.prober.opts.host_spacing >= ctx.host_deadline
+    {
+        // The next connection would start (after the spacing) past the deadline.
         Some("host deadline")
     } else {
         None
