@@ -537,11 +537,12 @@ fn schannel_findings(r: &ProbeRecord, t: &TlsOutcome, acc: &mut Acc) {
 fn weak_suite_findings(t: &TlsOutcome, acc: &mut Acc) {
     let mut weak: Vec<(&str, Vec<&str>)> = Vec::new();
     for list in &t.suites {
-        for name in &list.suites {
+        for name in list.suites.iter().chain(&list.weak) {
             if !crate::tls::suites::suite_id(name).is_some_and(crate::tls::suites::is_weak) {
                 continue;
             }
             match weak.iter_mut().find(|(n, _)| n == name) {
+                Some((_, versions)) if versions.contains(&list.version.as_str()) => {}
                 Some((_, versions)) => versions.push(&list.version),
                 None => weak.push((name, vec![&list.version])),
             }
@@ -1452,14 +1453,21 @@ mod tests {
                         "TLS_RSA_WITH_NULL_SHA256",
                     ],
                 ),
-                list(
-                    "TLSv1.0",
-                    &[
-                        "TLS_RSA_WITH_AES_128_CBC_SHA",
-                        "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-                        "TLS_RSA_WITH_RC4_128_SHA",
+                // The full walk was cut short before RC4; the weak-only walk found it.
+                crate::model::SuiteList {
+                    weak: vec![
+                        "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into(),
+                        "TLS_RSA_WITH_RC4_128_SHA".into(),
                     ],
-                ),
+                    complete: false,
+                    ..list(
+                        "TLSv1.0",
+                        &[
+                            "TLS_RSA_WITH_AES_128_CBC_SHA",
+                            "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+                        ],
+                    )
+                },
             ],
             ..ok_tls.clone()
         });

@@ -546,6 +546,10 @@ pub struct SuiteList {
     /// IANA names (or "0xC0FF"), in the order the server picked them: its preference order
     /// when `server_order` is true, else the order of the scanner's offer.
     pub suites: Vec<String>,
+    /// The weak suites (RC4, 3DES, DES, export, NULL, anonymous) accepted, from hellos offering
+    /// only those, walked before the full list so the budget never cuts them off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weak: Vec<String>,
     /// Whether the server chose by its own order (one more hello offering two accepted suites
     /// reversed); `None` when not checked (fewer than two suites, or no budget left).
     #[serde(default, skip_serializing_if = "Option::is_none")]

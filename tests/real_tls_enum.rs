@@ -292,6 +292,18 @@ fn suite_enumeration_and_os_hint_against_real_xrdp() {
                 list.suites, list.server_order
             ));
         }
+        // The weak-only walk: NULL-SHA256 exists at TLS 1.2 only.
+        let want_weak: &[&str] = if *name == "TLSv1.2" {
+            &["TLS_RSA_WITH_NULL_SHA256"]
+        } else {
+            &[]
+        };
+        if list.weak != want_weak {
+            errors.push(format!(
+                "{name}: weak walk {:?}, want {want_weak:?}",
+                list.weak
+            ));
+        }
         if !list.complete || list.error.is_some() {
             errors.push(format!("{name}: incomplete ({:?})", list.error));
         }

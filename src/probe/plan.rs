@@ -27,8 +27,9 @@
 //! at most 3 X.224 requests in all, the first and the MSS retry's included; the TLS fallback's
 //! connections (legacy hello, OpenSSL) are extra, and deep depth adds up to 5 MCS, 4 TLS-version
 //! and 5 client-profile connections, plus at most 24 for the suite enumeration
-//! (`suites::MAX_CONNECTIONS`: one per accepted suite and one refusal per version, plus one
-//! order check per version; a list the budget cuts short is marked incomplete). A host that never answered gets the alive phase's SYNs (one
+//! (`suites::MAX_CONNECTIONS`: one per accepted suite and one refusal per version, weak
+//! suites first, plus one order check per version; a list the budget cuts short is marked
+//! incomplete). A host that never answered gets the alive phase's SYNs (one
 //! per `--alive-ports` port, 2 by default) instead of any of those. Connections are spaced per
 //! address (`--host-spacing`), rate-limited across the scan (`--rate`), and no phase starts one
 //! past the address's deadline (`--host-deadline`).

@@ -7,8 +7,10 @@
 //! refuses (alert or close). So the suites come out in the server's preference order (or in
 //! the offer's order when the server follows the client's; one more hello tells which).
 //!
-//! Each suite costs one connection, so the whole host gets at most [`MAX_CONNECTIONS`];
-//! versions are walked newest first, and a list cut short says so (`complete: false`).
+//! Each suite costs one connection, so the whole host gets at most [`MAX_CONNECTIONS`]. The
+//! weak suites are walked first for every version (a hello offering only them), so the budget
+//! never runs out before them; then the full lists, newest version first. A list cut short
+//! says so (`complete: false`).
 
 use tokio::io::AsyncWriteExt;
 
@@ -16,7 +18,7 @@ use super::host::HostCtx;
 use super::io::{ReadEnd, read_parsed};
 use crate::model::{NegResult, SuiteList};
 use crate::tls::legacy::{self, FlightOutcome, TlsVersion};
-use crate::tls::suites::{enumeration_offer, suite_label};
+use crate::tls::suites::{enumeration_offer, is_weak, suite_label};
 
 /// Connections the enumeration may make per address, all versions together.
 pub const MAX_CONNECTIONS: u32 = 24;
@@ -129,6 +131,7 @@ impl Walk {
         SuiteList {
             version: self.version.name(),
             suites: self.accepted.iter().map(|s| suite_label(*s)).collect(),
+            weak: Vec::new(),
             server_order,
             complete,
             error,
@@ -168,29 +171,57 @@ pub async fn deep_suites(
     let mut order: Vec<TlsVersion> = versions.iter().filter_map(|v| parse_version(v)).collect();
     order.sort_by(|a, b| b.cmp(a));
     let mut used = 0u32;
-    let mut out = Vec::new();
-    for version in order {
-        let mut walk = Walk::new(version, enumeration_offer(version));
-        let mut stopped = None;
-        while let Some(offer) = walk.next_offer() {
-            if let Some(why) = stop_reason(ctx, used) {
-                stopped = Some(why);
-                break;
-            }
-            let offer = offer.to_vec();
-            used += 1;
-            walk.record(offer_once(ctx, requested, version, &offer).await);
-        }
+    // The weak suites first, every version: they decide `tls-weak-suites`, and a long list
+    // (Windows Server 2016 accepts some 30 suites at TLS 1.2, 3DES last) would spend the
+    // budget before reaching them. Usually one or two connections per version.
+    let mut weak = Vec::with_capacity(order.len());
+    for version in &order {
+        let offer: Vec<u16> = enumeration_offer(*version)
+            .into_iter()
+            .filter(|s| is_weak(*s))
+            .collect();
+        let (walk, stopped) = walk(ctx, requested, Walk::new(*version, offer), &mut used).await;
+        weak.push(walk.finish(None, stopped));
+    }
+    let mut out = Vec::with_capacity(order.len());
+    for (version, weak) in order.into_iter().zip(weak) {
+        let full = Walk::new(version, enumeration_offer(version));
+        let (full, stopped) = walk(ctx, requested, full, &mut used).await;
         let mut checked = None;
-        if let Some(probe) = walk.order_probe()
+        if let Some(probe) = full.order_probe()
             && stop_reason(ctx, used).is_none()
         {
             used += 1;
             checked = server_order(probe, &offer_once(ctx, requested, version, &probe).await);
         }
-        out.push(walk.finish(checked, stopped));
+        let mut list = full.finish(checked, stopped);
+        list.weak = weak.suites;
+        if !weak.complete {
+            list.complete = false;
+            list.error = list.error.or(weak.error);
+        }
+        out.push(list);
     }
     out
+}
+
+/// Runs `walk` to its end, or until the budget or the deadline stops it (then says which).
+async fn walk(
+    ctx: &mut HostCtx<'_>,
+    requested: u32,
+    mut walk: Walk,
+    used: &mut u32,
+) -> (Walk, Option<&'static str>) {
+    let version = walk.version;
+    while let Some(offer) = walk.next_offer() {
+        if let Some(why) = stop_reason(ctx, *used) {
+            return (walk, Some(why));
+        }
+        let offer = offer.to_vec();
+        *used += 1;
+        walk.record(offer_once(ctx, requested, version, &offer).await);
+    }
+    (walk, None)
 }
 
 fn stop_reason(ctx: &HostCtx<'_>, used: u32) -> Option<&'static str> {

@@ -573,6 +573,10 @@ fn os_hint_and_enumerated_suites_reach_the_details() {
                 "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
                 "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into(),
             ],
+            weak: vec![
+                "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into(),
+                "TLS_RSA_WITH_RC4_128_SHA".into(),
+            ],
             server_order: Some(true),
             complete: false,
             error: Some("connection budget spent".into()),
@@ -597,7 +601,8 @@ fn os_hint_and_enumerated_suites_reach_the_details() {
     assert!(html.contains("Suites TLSv1.2"), "per-version label");
     assert!(
         html.contains(
-            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_RSA_WITH_3DES_EDE_CBC_SHA (incomplete)"
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_RSA_WITH_3DES_EDE_CBC_SHA (incomplete); \
+             weak suites accepted: TLS_RSA_WITH_3DES_EDE_CBC_SHA, TLS_RSA_WITH_RC4_128_SHA"
         ),
         "suites in order, cut short"
     );

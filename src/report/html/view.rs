@@ -722,6 +722,10 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
             if !l.complete {
                 v.push_str(" (incomplete)");
             }
+            if !l.weak.is_empty() {
+                v.push_str("; weak suites accepted: ");
+                v.push_str(&l.weak.join(", "));
+            }
             // Labels are interned per page: one per version, never the server's text.
             let label = match l.version.as_str() {
                 "TLSv1.3" => "Suites TLSv1.3",
