@@ -11,7 +11,8 @@
 //!   introduced in Windows 10 version 1607 / Windows Server 2016.
 //! - [S3] MS-RDPEGFX (RDP 8.0 graphics pipeline): Windows 8 / Server 2012 and later.
 //! - [S4] Restricted Admin mode: Windows 8.1 / 2012 R2, back-ported to 7 / 2008 R2 / 8 / 2012
-//!   by KB2871997 (2014).
+//!   by KB2871997 (2014); MS-RDPBCGR Appendix A <2>: RDP 4.0-7.0 clients lack it (the server
+//!   side's note <3> was not available to us verbatim).
 //! - [F] fingerprintx `pkg/plugins/services/rdp` signatures for the same first request (0x0B):
 //!   2008 flags 0x00 + HYBRID; 2008 R2 DC 0x01 + HYBRID; 7 / 2008 R2 0x09; 8 / 2012 0x0F;
 //!   10 0x1F; 2016/2019 0x1F + HYBRID_EX. Observations, agreeing with [S1]-[S4].
