@@ -20,7 +20,8 @@
 //!    and plain TLS). Deep depth sends every profile's hello not sent yet, one connection each.
 //! 8. **deep** (deep depth): MCS Connect-Initials for standard RDP security (`mcs`),
 //!    single-version TLS hellos (1.0-1.3), then the cipher suites of each accepted version
-//!    (`suites`: one connection per accepted suite, newest version first).
+//!    (`suites`: one connection per accepted suite; weak suites first for every version,
+//!    then the full lists newest version first).
 //!
 //! Connection budget: every reconnect is an event-log line on the server, so the plan spends
 //! as few as it can. Quick depth uses one connection (plus the TLS fallback's); the matrix makes
@@ -100,10 +101,10 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
         }
         if negotiate::accepts_tls(&rdp) {
             let versions = tls::deep_versions(ctx).await;
-            let suites = suites::deep_suites(ctx, tls_layer(&rdp), &versions).await;
+            // No TLS outcome to hold the lists: no connections spent on them.
             if let Some(t) = rec.tls.as_mut() {
+                t.suites = suites::deep_suites(ctx, tls_layer(&rdp), &versions).await;
                 t.versions = versions;
-                t.suites = suites;
             }
         }
     }
