@@ -392,6 +392,52 @@ mod tests {
     }
 
     #[test]
+    fn any_answer_sequence_ends_within_one_hello_per_suite() {
+        // Whatever the server says (picks offered or not, other versions, refusals), the walk
+        // ends after at most offer + 1 hellos, and accepts only offered suites, each once.
+        let offer: Vec<u16> = vec![0xC030, 0xC02F, 0x002F, 0x0035, 0x000A, 0x0005];
+        let mut state = 0x2545_F491_u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for _ in 0..2000 {
+            let mut w = Walk::new(V12, offer.clone());
+            let mut hellos = 0;
+            while w.next_offer().is_some() {
+                hellos += 1;
+                assert!(hellos <= offer.len() + 1, "walk did not end");
+                let r = next();
+                let answer = match r % 10 {
+                    0 => Answer::Refused,
+                    1 => Answer::Silent,
+                    2 => Answer::Picked {
+                        version: TlsVersion::TLS11,
+                        suite: 0x002F,
+                    },
+                    3 => picked(0xABCD),
+                    _ => picked(offer[(r as usize / 10) % offer.len()]),
+                };
+                w.record(answer);
+            }
+            let l = w.finish(None, None);
+            for (n, name) in l.suites.iter().enumerate() {
+                assert!(
+                    !l.suites.iter().skip(n + 1).any(|o| o == name),
+                    "{name} twice"
+                );
+                let id = crate::tls::suites::suite_id(name);
+                assert!(
+                    id.is_some_and(|id| offer.contains(&id)),
+                    "{name} not offered"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn version_names_round_trip() {
         for v in ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"] {
             assert_eq!(parse_version(v).map(TlsVersion::name).as_deref(), Some(v));
