@@ -120,6 +120,7 @@ fn healthy_record(cert: CertFacts, credssp: CredSspOutcome) -> ProbeRecord {
             alert: None,
             via: "rustls".into(),
             versions: vec![],
+            suites: Vec::new(),
             error: None,
             legacy: false,
         }),

@@ -118,7 +118,10 @@ pub fn diagnose(r: &ProbeRecord, now_unix: i64, policy: &Policy) -> Vec<Finding>
 }
 
 /// Diagnose and wrap into the envelope every sink writes.
-pub fn report(record: ProbeRecord, now_unix: i64, policy: &Policy) -> HostReport {
+pub fn report(mut record: ProbeRecord, now_unix: i64, policy: &Policy) -> HostReport {
+    if let Some(rdp) = record.rdp.as_mut() {
+        rdp.os_hint = crate::os_hint::of(rdp).map(str::to_string);
+    }
     let findings = diagnose(&record, now_unix, policy);
     let clients = crate::clients::verdicts(&record);
     let severity = findings
@@ -514,6 +517,7 @@ fn schannel_findings(r: &ProbeRecord, t: &TlsOutcome, acc: &mut Acc) {
             ),
         );
     }
+    weak_suite_findings(t, acc);
     let legacy: Vec<&str> = t
         .versions
         .iter()
@@ -526,6 +530,30 @@ fn schannel_findings(r: &ProbeRecord, t: &TlsOutcome, acc: &mut Acc) {
             C::TlsLegacyEnabled,
             format!("accepted: {}", t.versions.join(",")),
         );
+    }
+}
+
+/// Deep suite enumeration: every weak suite accepted, with the versions that accept it.
+fn weak_suite_findings(t: &TlsOutcome, acc: &mut Acc) {
+    let mut weak: Vec<(&str, Vec<&str>)> = Vec::new();
+    for list in &t.suites {
+        for name in list.suites.iter().chain(&list.weak) {
+            if !crate::tls::suites::suite_id(name).is_some_and(crate::tls::suites::is_weak) {
+                continue;
+            }
+            match weak.iter_mut().find(|(n, _)| n == name) {
+                Some((_, versions)) if versions.contains(&list.version.as_str()) => {}
+                Some((_, versions)) => versions.push(&list.version),
+                None => weak.push((name, vec![&list.version])),
+            }
+        }
+    }
+    if !weak.is_empty() {
+        let detail: Vec<String> = weak
+            .iter()
+            .map(|(n, v)| format!("{n} ({})", v.join(",")))
+            .collect();
+        acc.add(C::TlsWeakSuites, detail.join("; "));
     }
 }
 
@@ -1009,6 +1037,7 @@ mod tests {
             alert: None,
             via: "rustls".into(),
             versions: vec![],
+            suites: Vec::new(),
             error: None,
             legacy: false,
         });
@@ -1304,6 +1333,7 @@ mod tests {
             alert: None,
             via: "legacy-hello".into(),
             versions: vec![],
+            suites: Vec::new(),
             error: Some("rustls: closed".into()),
             legacy: true,
         }
@@ -1353,6 +1383,7 @@ mod tests {
             alert: None,
             via: "rustls".into(),
             versions: Vec::new(),
+            suites: Vec::new(),
             error: None,
             legacy: false,
         };
@@ -1397,14 +1428,67 @@ mod tests {
         let mut r = base("v");
         r.tls = Some(TlsOutcome {
             versions: vec!["TLSv1.0".into(), "TLSv1.2".into()],
+            suites: Vec::new(),
             ..ok_tls.clone()
         });
         assert!(codes(&r).contains(&C::TlsLegacyEnabled));
         r.tls = Some(TlsOutcome {
             versions: vec!["TLSv1.2".into(), "TLSv1.3".into()],
-            ..ok_tls
+            suites: Vec::new(),
+            ..ok_tls.clone()
         });
         assert!(!codes(&r).contains(&C::TlsLegacyEnabled));
+
+        // Deep suite enumeration: RC4/3DES/NULL/anonymous named with their versions; an
+        // unknown id or AES-CBC is not weak.
+        let list = |version: &str, suites: &[&str]| crate::model::SuiteList {
+            version: version.into(),
+            suites: suites.iter().map(|s| s.to_string()).collect(),
+            complete: true,
+            ..Default::default()
+        };
+        r.tls = Some(TlsOutcome {
+            suites: vec![
+                list(
+                    "TLSv1.2",
+                    &[
+                        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                        "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+                        "TLS_RSA_WITH_NULL_SHA256",
+                    ],
+                ),
+                // The full walk was cut short before RC4; the weak-only walk found it.
+                crate::model::SuiteList {
+                    weak: vec![
+                        "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into(),
+                        "TLS_RSA_WITH_RC4_128_SHA".into(),
+                    ],
+                    complete: false,
+                    ..list(
+                        "TLSv1.0",
+                        &[
+                            "TLS_RSA_WITH_AES_128_CBC_SHA",
+                            "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+                        ],
+                    )
+                },
+            ],
+            ..ok_tls.clone()
+        });
+        let weak = diagnose(&r, 1_800_000_000, &Policy::default());
+        let f = weak.iter().find(|f| f.code == C::TlsWeakSuites);
+        assert_eq!(
+            f.map(|f| f.detail.as_str()),
+            Some(
+                "TLS_RSA_WITH_3DES_EDE_CBC_SHA (TLSv1.2,TLSv1.0); TLS_RSA_WITH_NULL_SHA256 \
+                 (TLSv1.2); TLS_RSA_WITH_RC4_128_SHA (TLSv1.0)"
+            )
+        );
+        r.tls = Some(TlsOutcome {
+            suites: vec![list("TLSv1.2", &["TLS_RSA_WITH_AES_128_CBC_SHA", "0xABCD"])],
+            ..ok_tls
+        });
+        assert!(!codes(&r).contains(&C::TlsWeakSuites));
 
         // MCS server security data, only when standard RDP security is accepted.
         let mut r = base("e");
@@ -1445,6 +1529,7 @@ mod tests {
             alert: None,
             via: "rustls".into(),
             versions: vec![],
+            suites: Vec::new(),
             error: None,
             legacy: false,
         };

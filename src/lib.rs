@@ -17,6 +17,7 @@ pub mod inventory;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod model;
+pub mod os_hint;
 pub mod probe;
 pub mod rdp;
 pub mod report;

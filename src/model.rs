@@ -392,6 +392,10 @@ pub struct RdpOutcome {
     pub encryption_level: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub encryption_methods: Vec<u32>,
+    /// A hint at the OS from the flags and the first selection (`os_hint`), set by
+    /// `diagnose::report`; only a hint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_hint: Option<String>,
 }
 
 /// How a layer that is not one known protocol is written (a server selecting several bits or
@@ -525,10 +529,37 @@ pub struct TlsOutcome {
     /// Deep depth: versions accepted by single-version hellos ("TLSv1.0", ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
+    /// Deep depth: the suites each accepted version accepts (`probe::suites`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suites: Vec<SuiteList>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The server spoke only TLS < 1.2 (or suites rustls refuses) and legacy paths were used.
     pub legacy: bool,
+}
+
+/// The cipher suites one TLS version accepts, enumerated one connection per suite.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteList {
+    /// "TLSv1.2", as in `TlsOutcome::versions`.
+    pub version: String,
+    /// IANA names (or "0xC0FF"), in the order the server picked them: its preference order
+    /// when `server_order` is true, else the order of the scanner's offer.
+    pub suites: Vec<String>,
+    /// The weak suites (RC4, 3DES, DES, export, NULL, anonymous) accepted, from hellos offering
+    /// only those, walked before the full list so the budget never cuts them off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weak: Vec<String>,
+    /// Whether the server chose by its own order (one more hello offering two accepted suites
+    /// reversed); `None` when not checked (fewer than two suites, or no budget left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_order: Option<bool>,
+    /// The enumeration ran to the server's refusal; false when the connection budget, the
+    /// deadline or a silent server cut it short (more suites may be accepted).
+    pub complete: bool,
+    /// What went wrong, server faults included (a suite never offered, another version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Certificate facts (leaf), computed by cert.rs; names are server-controlled text.

@@ -46,6 +46,8 @@ enum Mode {
     HelloThenCcs,
     /// Legacy hello: a TLS 1.3 ServerHello (supported_versions 0x0304, TLS_AES_128_GCM_SHA256).
     Tls13OnLegacy,
+    /// Legacy hello: a flight for the hello's version picking its first suite, every time.
+    TakesAnySuite,
     /// rustls hello: a TLS 1.2 ServerHello and then a 65,000-byte Certificate message, all in
     /// 1-byte records, this many every 5 ms (the socket is never idle for long).
     RustlsOneByteRecords(usize),
@@ -78,13 +80,13 @@ async fn read_cr(s: &mut TcpStream) -> Option<u32> {
 }
 
 /// Reads one ClientHello (bounded); whether it offers TLS 1.3 (supported_versions present).
-async fn read_client_hello(s: &mut TcpStream) -> Option<bool> {
+async fn read_client_hello(s: &mut TcpStream) -> Option<legacy::ClientHelloInfo> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 2048];
     let until = Instant::now() + Duration::from_secs(5);
     while Instant::now() < until && buf.len() < 64 * 1024 {
         if let Parse::Done(r) = legacy::parse_client_hello(&buf) {
-            return r.ok().map(|info| !info.supported_versions.is_empty());
+            return r.ok();
         }
         match tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
@@ -120,8 +122,8 @@ async fn flood(s: &mut TcpStream, chunk: &[u8]) {
 }
 
 /// What the hostile server does after the CC, given which hello arrived.
-async fn misbehave(mut s: TcpStream, mode: Mode, offers_tls13: bool, cert: Vec<u8>) {
-    let rustls = offers_tls13;
+async fn misbehave(mut s: TcpStream, mode: Mode, hello: legacy::ClientHelloInfo, cert: Vec<u8>) {
+    let rustls = !hello.supported_versions.is_empty();
     match mode {
         Mode::RustlsOneByteRecords(per_burst) if rustls => {
             // ServerHello for TLS 1.2 with a suite rustls offered, then a Certificate message
@@ -188,6 +190,15 @@ async fn misbehave(mut s: TcpStream, mode: Mode, offers_tls13: bool, cert: Vec<u
             let _ = s.write_all(&out).await;
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
+        Mode::TakesAnySuite => {
+            // The hello's own version and its first suite, whatever they are: every suite
+            // offered is "accepted", so the enumeration only ends at its budget.
+            let version = hello.legacy_version.min(TlsVersion::TLS12);
+            let suite = hello.suites.first().copied().unwrap_or(0x002F);
+            let f = legacy::server_flight(version, suite, &[cert]);
+            let _ = s.write_all(&f).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
         Mode::Tls13OnLegacy => {
             let f = legacy::server_flight(TlsVersion::TLS13, 0x1301, &[]);
             let _ = s.write_all(&f).await;
@@ -223,10 +234,10 @@ fn serve(listeners: Vec<TcpListener>, mode: Mode) -> Vec<tokio::task::JoinHandle
                         if s.write_all(&cc).await.is_err() || requested & 1 == 0 {
                             return;
                         }
-                        let Some(offers_tls13) = read_client_hello(&mut s).await else {
+                        let Some(hello) = read_client_hello(&mut s).await else {
                             return;
                         };
-                        misbehave(s, mode, offers_tls13, cert).await;
+                        misbehave(s, mode, hello, cert).await;
                     });
                 }
             })
@@ -538,4 +549,69 @@ async fn two_hundred_flooding_hosts_finish_within_one_deadline() {
         "200 flooding hosts: {:?} wall, {:?} CPU",
         run.elapsed, run.cpu
     );
+}
+
+/// Deep suite enumeration against a server that answers every hello with the same suite: the
+/// second hello no longer offers it, so the answer is the server's fault, recorded once (no
+/// loop, no panic), and the list is marked incomplete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enumeration_records_a_suite_never_offered() {
+    let r = scan_one(10, Mode::ZeroCertificates, &["--depth", "deep"]).await;
+    let tls = r.record.tls.as_ref().expect("tls");
+    assert_eq!(tls.versions, ["TLSv1.2"], "{tls:?}");
+    let [list] = tls.suites.as_slice() else {
+        panic!("one version's list: {:?}", tls.suites);
+    };
+    assert_eq!(list.version, "TLSv1.2");
+    assert_eq!(list.suites, ["TLS_RSA_WITH_AES_128_CBC_SHA"]);
+    assert!(!list.complete);
+    assert_eq!(
+        list.error.as_deref(),
+        Some("the server picked TLS_RSA_WITH_AES_128_CBC_SHA, a suite the hello did not offer")
+    );
+    assert!(!codes(&r).contains(&"tls-weak-suites"), "{:?}", codes(&r));
+}
+
+/// Deep suite enumeration against a server that accepts every suite offered (TLS 1.0-1.2):
+/// the walks stop at the budget, weak suites first, and the lists say they are incomplete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enumeration_stops_at_its_connection_budget() {
+    let r = scan_one(
+        11,
+        Mode::TakesAnySuite,
+        &["--depth", "deep", "--host-spacing", "10ms"],
+    )
+    .await;
+    let tls = r.record.tls.as_ref().expect("tls");
+    assert_eq!(tls.versions, ["TLSv1.0", "TLSv1.1", "TLSv1.2"], "{tls:?}");
+    let accepted: usize = tls
+        .suites
+        .iter()
+        .map(|l| l.suites.len() + l.weak.len())
+        .sum();
+    // Each accepted suite was one connection, out of 24 for the whole enumeration.
+    assert!(
+        (20..=24).contains(&accepted),
+        "{accepted} suites accepted: {:?}",
+        tls.suites
+    );
+    assert!(tls.suites.iter().all(|l| !l.complete), "{:?}", tls.suites);
+    assert!(
+        tls.suites
+            .iter()
+            .any(|l| l.error.as_deref() == Some("connection budget spent")),
+        "{:?}",
+        tls.suites
+    );
+    // The weak walk came first: TLS 1.2's weak suites are all there, in the offer's order.
+    let v12 = tls
+        .suites
+        .iter()
+        .find(|l| l.version == "TLSv1.2")
+        .expect("1.2");
+    assert_eq!(
+        v12.weak.first().map(String::as_str),
+        Some("TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA")
+    );
+    assert!(codes(&r).contains(&"tls-weak-suites"), "{:?}", codes(&r));
 }

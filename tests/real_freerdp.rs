@@ -158,6 +158,9 @@ fn nla_server_facts_match_freerdp_and_nmap() {
     assert_eq!(row["rdp_required"], "HYBRID");
     assert_eq!(row["neg_failure"], "5:HYBRID_REQUIRED_BY_SERVER");
     assert_eq!(row["neg_flags"], "EXTENDED_CLIENT_DATA|GFX");
+    // GFX without Restricted Admin: no Windows release sends that (docs/protocol.md §3.4), and
+    // the hint must not believe the 6.1.7601 FreeRDP claims in NTLM.
+    assert_eq!(row["os_hint"], "not Windows (FreeRDP-like flags)");
     assert_eq!(row["tls_version"], "TLSv1.3");
     assert_eq!(row["cert_subject"], format!("CN={name}"));
     assert_eq!(row["cert_name_match"], "yes");

@@ -27,6 +27,7 @@ fn tls(status: TlsStatus, version: &str, cipher: &str) -> TlsOutcome {
         alert: None,
         via: "rustls".into(),
         versions: Vec::new(),
+        suites: Vec::new(),
         error: None,
         legacy: status == TlsStatus::LegacyHello,
     }

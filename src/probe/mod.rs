@@ -17,6 +17,7 @@ pub mod options;
 pub mod plan;
 pub mod profile_hello;
 pub mod revocation;
+pub mod suites;
 pub mod tcp;
 pub mod tls;
 

@@ -18,8 +18,10 @@
 //! 7. **client hellos** (standard depth): the Windows 11 profile's ClientHello on the matrix's
 //!    connection that got a TLS layer selected, when there is one (a server that accepts NLA
 //!    and plain TLS). Deep depth sends every profile's hello not sent yet, one connection each.
-//! 8. **deep** (deep depth): MCS Connect-Initials for standard RDP security (`mcs`), and
-//!    single-version TLS hellos (1.0-1.3).
+//! 8. **deep** (deep depth): MCS Connect-Initials for standard RDP security (`mcs`),
+//!    single-version TLS hellos (1.0-1.3), then the cipher suites of each accepted version
+//!    (`suites`: one connection per accepted suite; weak suites first for every version,
+//!    then the full lists newest version first).
 //! 9. **revocation** (`--check-revocation`): the leaf's OCSP responder, then its CRLs, over HTTP
 //!    to the hosts the certificate names (`revocation`); no connection to the scanned address.
 //!
@@ -27,8 +29,11 @@
 //! as few as it can. Quick depth uses one connection (plus the TLS fallback's); the matrix makes
 //! at most 3 X.224 requests in all, the first and the MSS retry's included; the TLS fallback's
 //! connections (legacy hello, OpenSSL) are extra, and deep depth adds up to 5 MCS, 4 TLS-version
-//! and 5 client-profile connections. A host that never answered gets the alive phase's SYNs (one
-//! per `--alive-ports` port, 2 by default) instead of any of those. The revocation phase's HTTP
+//! and 5 client-profile connections, plus at most 24 for the suite enumeration
+//! (`suites::MAX_CONNECTIONS`: one per accepted suite and one refusal per version, weak
+//! suites first, plus one order check per version; a list the budget cuts short is marked
+//! incomplete). A host that never answered gets the alive phase's SYNs (one per
+//! `--alive-ports` port, 2 by default) instead of any of those. The revocation phase's HTTP
 //! connections go elsewhere (at most 3 OCSP + 3 CRL URLs, each once per scan) and wait for
 //! `--rate` tokens too. Connections are spaced per
 //! address (`--host-spacing`), rate-limited across the scan (`--rate`), and no phase starts one
@@ -40,7 +45,7 @@ use super::host::{FIRST_REQUEST, HostCtx};
 use super::netinfo::{self, us_to_ms};
 use super::options::Depth;
 use super::tls::TlsEnd;
-use super::{alive, cert, credssp, mcs, negotiate, profile_hello, revocation, tls};
+use super::{alive, cert, credssp, mcs, negotiate, profile_hello, revocation, suites, tls};
 use crate::clients;
 use crate::model::{
     NegAttempt, NegResult, NetFacts, ProbeRecord, ProfileHello, RdpOutcome, TcpStatus, TlsStatus,
@@ -101,7 +106,9 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
         }
         if negotiate::accepts_tls(&rdp) {
             let versions = tls::deep_versions(ctx).await;
+            // No TLS outcome to hold the lists: no connections spent on them.
             if let Some(t) = rec.tls.as_mut() {
+                t.suites = suites::deep_suites(ctx, tls_layer(&rdp), &versions).await;
                 t.versions = versions;
             }
         }
@@ -141,13 +148,7 @@ async fn profile_hellos(
     if ctx.prober.opts.depth != Depth::Deep {
         return out;
     }
-    // Ask for the layer the server already selected, so the CC selects it again.
-    let layer = rdp
-        .accepted
-        .iter()
-        .map(|l| l.bits())
-        .find(|b| negotiate::is_tls_layer(*b))
-        .unwrap_or(FIRST_REQUEST);
+    let layer = tls_layer(rdp);
     for p in clients::PROFILES {
         if ctx.out_of_time() {
             break;
@@ -158,6 +159,16 @@ async fn profile_hellos(
         out.extend(profile_hello::on_new_connection(ctx, layer, p).await);
     }
     out
+}
+
+/// The TLS-based layer the server already selected, to ask for on a new connection so its CC
+/// selects it again (the first request when none was recorded).
+fn tls_layer(rdp: &RdpOutcome) -> u32 {
+    rdp.accepted
+        .iter()
+        .map(|l| l.bits())
+        .find(|b| negotiate::is_tls_layer(*b))
+        .unwrap_or(FIRST_REQUEST)
 }
 
 /// Phases 3-5 on the first connection, after a CC that selected `layer` (on the MSS retry's

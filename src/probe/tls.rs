@@ -29,6 +29,7 @@ fn outcome(status: TlsStatus, via: &str) -> TlsOutcome {
         alert: None,
         via: via.into(),
         versions: Vec::new(),
+        suites: Vec::new(),
         error: None,
         legacy: false,
     }

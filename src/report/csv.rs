@@ -37,6 +37,7 @@ pub const COLUMNS: &[&str] = &[
     "rdp_required",
     "neg_failure",
     "neg_flags",
+    "os_hint",
     "rdp_version",
     "rdp_encryption",
     "tls_version",
@@ -207,6 +208,10 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
         rdp.filter(|x| x.flags != 0)
             .map(|x| neg_flags_label(x.flags))
             .unwrap_or_default(),
+        true,
+    ));
+    v.push((
+        rdp.and_then(|x| x.os_hint.clone()).unwrap_or_default(),
         true,
     ));
     v.push((

@@ -223,6 +223,7 @@ mod tests {
             version: Some(0x0008_0004),
             encryption_level: Some(2),
             encryption_methods: vec![1, 2],
+            os_hint: Some("Windows 10 1607/Server 2016 or later".into()),
         });
         r.tls = Some(TlsOutcome {
             status: TlsStatus::Ok,
@@ -231,6 +232,7 @@ mod tests {
             alert: None,
             via: "rustls".into(),
             versions: vec!["TLSv1.2".into()],
+            suites: Vec::new(),
             error: None,
             legacy: false,
         });

@@ -23,7 +23,9 @@ pub use flight::{
     FlightOutcome, FlightReader, MAX_RECORDS, MAX_WARNINGS, ServerFlight, parse_server_flight,
 };
 pub use fuzz::{fuzz_legacy, fuzz_reframed};
-pub use hello::{ClientHelloInfo, client_hello, parse_client_hello, server_flight};
+pub use hello::{
+    ClientHelloInfo, client_hello, client_hello_offering, parse_client_hello, server_flight,
+};
 
 pub use crate::rdp::Parse;
 

@@ -1,8 +1,11 @@
-//! IANA names and weakness classes for TLS cipher suite ids.
+//! IANA names and weakness classes for TLS cipher suite ids, and the suites the deep
+//! enumeration offers per version.
 //!
 //! The table covers every suite the legacy ClientHello offers (`legacy::OFFERED_SUITES`), the
 //! TLS 1.3 suites, and the historic weak suites (export, NULL, DES, anonymous) so that a server
 //! picking one of them is still named. Ids not in the table stay numbers at the call site.
+
+use super::legacy::TlsVersion;
 
 /// (id, IANA name). Grouped by key exchange; order has no meaning.
 const SUITES: &[(u16, &str)] = &[
@@ -104,6 +107,53 @@ pub fn suite_id(name: &str) -> Option<u16> {
     SUITES.iter().find(|(_, n)| *n == name).map(|(i, _)| *i)
 }
 
+/// The IANA name, or "0xC0FF" for an id outside the table (how every output writes a suite).
+pub fn suite_label(id: u16) -> String {
+    suite_name(id)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("0x{id:04X}"))
+}
+
+/// Suites a hello for exactly `version` may offer when enumerating what a server accepts:
+/// the broad hello's list first (its order, strongest first), then every other suite of the
+/// table that `version` can negotiate. TLS 1.3 has its own five suites; below 1.2 the AEAD and
+/// SHA-2 suites are left out (they exist only from TLS 1.2, RFC 5246 appendix A.5). Signalling
+/// values and TLS_NULL_WITH_NULL_NULL are never offered.
+pub fn enumeration_offer(version: TlsVersion) -> Vec<u16> {
+    let fits = |id: u16| -> bool {
+        let Some(name) = suite_name(id) else {
+            return false;
+        };
+        let tls13 = id >> 8 == 0x13;
+        if version >= TlsVersion::TLS13 {
+            return tls13;
+        }
+        if tls13 || id == 0x0000 || name.ends_with("_SCSV") {
+            return false;
+        }
+        version >= TlsVersion::TLS12 || !is_tls12_only(name)
+    };
+    let mut out: Vec<u16> = Vec::new();
+    let table = SUITES.iter().map(|(id, _)| *id);
+    for id in crate::tls::legacy::OFFERED_SUITES
+        .iter()
+        .copied()
+        .chain(table)
+    {
+        if fits(id) && !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// AEAD and SHA-2 MAC suites: defined for TLS 1.2 only.
+fn is_tls12_only(name: &str) -> bool {
+    ["_GCM_", "_CCM", "CHACHA20", "_SHA256", "_SHA384"]
+        .iter()
+        .any(|p| name.contains(p))
+}
+
 /// RC4, 3DES, single DES, IDEA/RC2, export, NULL encryption or anonymous key exchange.
 /// Unknown ids are not judged (false): the caller reports them as numbers.
 pub fn is_weak(id: u16) -> bool {
@@ -167,6 +217,37 @@ mod tests {
         assert!(!is_weak(0x1301));
         assert!(!is_weak(0x00FF)); // SCSV is not a suite
         assert!(!is_weak(0xFFFF)); // unknown: not judged
+    }
+
+    #[test]
+    fn enumeration_offers_per_version() {
+        let v13 = enumeration_offer(TlsVersion::TLS13);
+        assert_eq!(v13, [0x1301, 0x1302, 0x1303, 0x1304, 0x1305]);
+        let v12 = enumeration_offer(TlsVersion::TLS12);
+        // The broad hello's order comes first, then the rest of the table.
+        assert_eq!(
+            v12.get(..crate::tls::legacy::OFFERED_SUITES.len()),
+            Some(crate::tls::legacy::OFFERED_SUITES)
+        );
+        assert!(v12.contains(&0x003B)); // NULL_SHA256: weak, offered so it can be found
+        assert!(v12.contains(&0x0003)); // export RC4 40
+        assert!(v12.contains(&0xC018)); // anonymous ECDH
+        for never in [0x0000, 0x00FF, 0x5600, 0x1301] {
+            assert!(!v12.contains(&never), "{never:#06x}");
+        }
+        let v10 = enumeration_offer(TlsVersion::TLS10);
+        assert!(v10.contains(&0x002F) && v10.contains(&0xC013) && v10.contains(&0x000A));
+        for tls12_only in [0xC02F, 0x009C, 0x003C, 0x003B, 0xCCA8, 0xC028] {
+            assert!(!v10.contains(&tls12_only), "{tls12_only:#06x}");
+        }
+        assert_eq!(v10, enumeration_offer(TlsVersion::TLS11));
+        // No id twice, and every one has a name.
+        for (n, id) in v12.iter().enumerate() {
+            assert!(!v12.iter().skip(n + 1).any(|o| o == id), "{id:#06x}");
+            assert!(suite_name(*id).is_some());
+        }
+        assert_eq!(suite_label(0x002F), "TLS_RSA_WITH_AES_128_CBC_SHA");
+        assert_eq!(suite_label(0xABCD), "0xABCD");
     }
 
     #[test]

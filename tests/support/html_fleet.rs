@@ -65,6 +65,7 @@ pub fn healthy(host: &str, addr: &str) -> ProbeRecord {
             version: None,
             encryption_level: None,
             encryption_methods: vec![],
+            os_hint: None,
         }),
         tls: Some(TlsOutcome {
             status: TlsStatus::Ok,
@@ -73,6 +74,7 @@ pub fn healthy(host: &str, addr: &str) -> ProbeRecord {
             alert: None,
             via: "rustls".into(),
             versions: vec![],
+            suites: Vec::new(),
             error: None,
             legacy: false,
         }),
@@ -196,6 +198,7 @@ pub fn legacy_tls(mut r: ProbeRecord) -> ProbeRecord {
         alert: None,
         via: "legacy-hello".into(),
         versions: vec!["TLSv1.0".into()],
+        suites: Vec::new(),
         error: None,
         legacy: true,
     });
@@ -235,6 +238,7 @@ pub fn tls_status(mut r: ProbeRecord, status: TlsStatus) -> ProbeRecord {
         alert: None,
         via: "rustls".into(),
         versions: vec![],
+        suites: Vec::new(),
         error: None,
         legacy: false,
     });
@@ -265,6 +269,7 @@ pub fn negotiation(
         version: None,
         encryption_level: None,
         encryption_methods: vec![],
+        os_hint: None,
     });
     r.tls = None;
     r.cert = None;
@@ -600,6 +605,7 @@ pub fn client_fleet() -> Vec<HostReport> {
             "rustls".into()
         },
         versions: versions.iter().map(|v| v.to_string()).collect(),
+        suites: Vec::new(),
         error: None,
         legacy: status == TlsStatus::LegacyHello,
     };

@@ -66,6 +66,7 @@ fn healthy(host: &str, addr: &str) -> ProbeRecord {
             alert: None,
             via: "rustls".into(),
             versions: vec![],
+            suites: Vec::new(),
             error: None,
             legacy: false,
         }),
@@ -560,4 +561,50 @@ fn client_verdicts_reach_the_details() {
     assert_eq!(get("<b>odd</b>"), ("<b>odd</b>".into(), 2, hostile.into()));
     // The filter's select is in the toolbar; the script fills it.
     assert!(html.contains("<select id=\"f-client\">"));
+}
+
+#[test]
+fn os_hint_and_enumerated_suites_reach_the_details() {
+    let mut r = healthy("suites.example", "192.0.2.8");
+    if let Some(t) = r.tls.as_mut() {
+        t.suites = vec![crate::model::SuiteList {
+            version: "TLSv1.2".into(),
+            suites: vec![
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
+                "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into(),
+            ],
+            weak: vec![
+                "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into(),
+                "TLS_RSA_WITH_RC4_128_SHA".into(),
+            ],
+            server_order: Some(true),
+            complete: false,
+            error: Some("connection budget spent".into()),
+        }];
+    }
+    let rep = diag(r);
+    // The healthy host's flags (0x1F, HYBRID_EX selected) carry Remote Credential Guard.
+    let hint = rep.record.rdp.as_ref().and_then(|x| x.os_hint.clone());
+    assert_eq!(
+        hint.as_deref(),
+        Some("Windows 10 1607/Server 2016 or later")
+    );
+    let html = render(&[rep], &summary(1), &[]);
+    assert!(
+        html.contains("OS hint (from the flags, not proof)"),
+        "label"
+    );
+    assert!(
+        html.contains("Windows 10 1607/Server 2016 or later"),
+        "hint"
+    );
+    assert!(html.contains("Suites TLSv1.2"), "per-version label");
+    assert!(
+        html.contains(
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_RSA_WITH_3DES_EDE_CBC_SHA (incomplete); \
+             weak suites accepted: TLS_RSA_WITH_3DES_EDE_CBC_SHA, TLS_RSA_WITH_RC4_128_SHA"
+        ),
+        "suites in order, cut short"
+    );
+    assert!(html.contains("tls-weak-suites"), "the finding");
 }

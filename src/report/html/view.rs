@@ -691,6 +691,9 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
         if x.flags != 0 {
             d.put(RD, "Response flags", neg_flags_label(x.flags));
         }
+        if let Some(h) = &x.os_hint {
+            d.put(RD, "OS hint (from the flags, not proof)", h.clone());
+        }
         if x.legacy {
             d.put(RD, "Negotiation", "none (legacy server)");
         }
@@ -714,6 +717,25 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
         d.put(TL, "Version", tls.version.clone().unwrap_or_default());
         d.put(TL, "Cipher suite", tls.cipher.clone().unwrap_or_default());
         d.put(TL, "Versions accepted", tls.versions.join(", "));
+        for l in &tls.suites {
+            let mut v = l.suites.join(", ");
+            if !l.complete {
+                v.push_str(" (incomplete)");
+            }
+            if !l.weak.is_empty() {
+                v.push_str("; weak suites accepted: ");
+                v.push_str(&l.weak.join(", "));
+            }
+            // Labels are interned per page: one per version, never the server's text.
+            let label = match l.version.as_str() {
+                "TLSv1.3" => "Suites TLSv1.3",
+                "TLSv1.2" => "Suites TLSv1.2",
+                "TLSv1.1" => "Suites TLSv1.1",
+                "TLSv1.0" => "Suites TLSv1.0",
+                _ => "Suites, other version",
+            };
+            d.put(TL, label, v);
+        }
         d.put(
             TL,
             "Alert",

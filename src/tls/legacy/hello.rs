@@ -55,8 +55,6 @@ fn handshake_message(msg_type: u8, body: &[u8]) -> Vec<u8> {
 /// an x25519 key_share (32 bytes derived from `random`; the handshake is never completed).
 pub fn client_hello(min: TlsVersion, max: TlsVersion, random: [u8; 32]) -> Vec<u8> {
     let (lo, hi) = if min <= max { (min, max) } else { (max, min) };
-    let legacy_version = hi.min(TlsVersion::TLS12);
-
     let mut suites: Vec<u16> = Vec::new();
     if hi >= TlsVersion::TLS13 {
         suites.extend_from_slice(TLS13_SUITES);
@@ -64,6 +62,19 @@ pub fn client_hello(min: TlsVersion, max: TlsVersion, random: [u8; 32]) -> Vec<u
     if lo <= TlsVersion::TLS12 {
         suites.extend_from_slice(OFFERED_SUITES);
     }
+    client_hello_offering(lo, hi, &suites, random)
+}
+
+/// [`client_hello`] with the caller's suites, in the caller's order (the deep suite
+/// enumeration offers what is left of its list each time); everything else is the same.
+pub fn client_hello_offering(
+    min: TlsVersion,
+    max: TlsVersion,
+    suites: &[u16],
+    random: [u8; 32],
+) -> Vec<u8> {
+    let (lo, hi) = if min <= max { (min, max) } else { (max, min) };
+    let legacy_version = hi.min(TlsVersion::TLS12);
 
     let mut exts = Vec::new();
     let mut groups = Vec::new();
@@ -109,7 +120,7 @@ pub fn client_hello(min: TlsVersion, max: TlsVersion, random: [u8; 32]) -> Vec<u
     put_u16(&mut body, legacy_version.0);
     body.extend_from_slice(&random);
     body.push(0); // empty session id: no resumption (CredSSP forbids it)
-    put_vec16(&mut body, &u16_list(&suites));
+    put_vec16(&mut body, &u16_list(suites));
     body.extend_from_slice(&[1, 0]); // compression methods: null only
 
     // Some load balancers hang on hellos of 256..=511 bytes; RFC 7685 padding steps over that.
