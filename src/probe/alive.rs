@@ -55,6 +55,7 @@ mod tests {
             retries: 0,
             rate,
             alive_ports: ports,
+            udp: false,
         };
         // Never queried: the phase connects to an address, it resolves nothing.
         let resolver = Resolver::new(ResolverOptions {

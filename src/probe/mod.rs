@@ -18,6 +18,7 @@ pub mod plan;
 pub mod profile_hello;
 pub mod tcp;
 pub mod tls;
+pub mod udp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

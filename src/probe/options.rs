@@ -35,4 +35,6 @@ pub struct ProbeOptions {
     /// Ports tried with one SYN each when the RDP port gives no answer (host down or port
     /// filtered); empty = not tried.
     pub alive_ports: Vec<u16>,
+    /// Send one MS-RDPEUDP SYN to the RDP port over UDP after TCP RDP worked (`--udp`).
+    pub udp: bool,
 }

@@ -20,13 +20,16 @@
 //!    and plain TLS). Deep depth sends every profile's hello not sent yet, one connection each.
 //! 8. **deep** (deep depth): MCS Connect-Initials for standard RDP security (`mcs`), and
 //!    single-version TLS hellos (1.0-1.3).
+//! 9. **udp** (`--udp`, on at standard and deep depth): when TLS on the RDP port worked, one
+//!    MS-RDPEUDP SYN to the same port over UDP and a short wait for the SYN+ACK.
 //!
 //! Connection budget: every reconnect is an event-log line on the server, so the plan spends
 //! as few as it can. Quick depth uses one connection (plus the TLS fallback's); the matrix makes
 //! at most 3 X.224 requests in all, the first and the MSS retry's included; the TLS fallback's
 //! connections (legacy hello, OpenSSL) are extra, and deep depth adds up to 5 MCS, 4 TLS-version
 //! and 5 client-profile connections. A host that never answered gets the alive phase's SYNs (one
-//! per `--alive-ports` port, 2 by default) instead of any of those. Connections are spaced per
+//! per `--alive-ports` port, 2 by default) instead of any of those. The UDP phase's datagram is
+//! no TCP connection (outside the budget) but takes a `--rate` token like one. Connections are spaced per
 //! address (`--host-spacing`), rate-limited across the scan (`--rate`), and no phase starts one
 //! past the address's deadline (`--host-deadline`).
 
@@ -36,7 +39,7 @@ use super::host::{FIRST_REQUEST, HostCtx};
 use super::netinfo::{self, us_to_ms};
 use super::options::Depth;
 use super::tls::TlsEnd;
-use super::{alive, cert, credssp, mcs, negotiate, profile_hello, tls};
+use super::{alive, cert, credssp, mcs, negotiate, profile_hello, tls, udp};
 use crate::clients;
 use crate::model::{
     NegAttempt, NegResult, NetFacts, ProbeRecord, ProfileHello, RdpOutcome, TcpStatus, TlsStatus,
@@ -107,8 +110,16 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
         ctx.net.record(netinfo::stream_info(&s), true);
         drop(s);
     }
+    // RDP over UDP only makes sense once RDP over TCP got as far as TLS.
+    if rec
+        .tls
+        .as_ref()
+        .is_some_and(|t| matches!(t.status, TlsStatus::Ok | TlsStatus::LegacyHello))
+    {
+        net.udp = udp::udp_phase(ctx).await;
+    }
     let tally = ctx.net.tally();
-    if tally.measured > 0 || net.clamped_mss.is_some() {
+    if tally.measured > 0 || net.clamped_mss.is_some() || net.udp.is_some() {
         net.retransmits = tally.retransmits;
         net.measured = tally.measured;
         net.srtt_ms = tally.main.map(|i| us_to_ms(i.srtt_us));
