@@ -29,29 +29,31 @@ fn scan(
 ) -> (HashMap<String, Row>, HashMap<String, HostReport>) {
     let csv = dir.join("out.csv");
     let jsonl = dir.join("out.jsonl");
-    let mut args: Vec<String> = [
-        "scan",
-        "--rate",
-        "0",
-        "--connect-timeout",
-        "1s",
-        "--timeout",
-        "2s",
-        "--host-spacing",
-        "10ms",
-        "--retries",
-        "0",
-        "--csv",
-        csv.to_str().unwrap(),
-        "--jsonl",
-        jsonl.to_str().unwrap(),
-        "-q",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
+    // Targets first: `-q` and `--udp` take an optional value and would swallow one after them.
+    let mut args: Vec<String> = vec!["scan".to_string()];
     args.extend(targets.iter().cloned());
+    args.extend(
+        [
+            "--rate",
+            "0",
+            "--connect-timeout",
+            "1s",
+            "--timeout",
+            "2s",
+            "--host-spacing",
+            "10ms",
+            "--retries",
+            "0",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--jsonl",
+            jsonl.to_str().unwrap(),
+            "-q",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
     let out = Command::new(BIN)
         .args(&args)
         .output()
