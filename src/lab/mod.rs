@@ -14,6 +14,17 @@
 //! (root may raise the hard limit too, up to `fs.nr_open`) and fails with a clear message otherwise.
 //!
 //! Nothing here is meant for a network other than loopback: [`Lab::start`] refuses other bases.
+//!
+//! Network-path faults (issue 14) the lab plays, and those it leaves to the namespace tests:
+//! a path-MTU blackhole ([`TlsMode::MtuBlackhole`], decided by the MSS the client's SYN
+//! advertised), a filtered RDP port whose host is up ([`Behavior::Filtered`]: the companion
+//! ports get RSTs), and RDP over UDP answered, closed or dropped ([`UdpMode`]). Not here, because
+//! loopback cannot fake them honestly: a lossy path (needs packets really dropped:
+//! tests/netpath_mtu.rs, nftables `numgen random` in a namespace), an ICMP
+//! administratively-prohibited reject from a router (nftables `reject with icmp`:
+//! tests/netpath_alive.rs), and a down host, which must be silent on 445 and 135 as well: on
+//! loopback that means binding those privileged ports, so `rdpsweep demo` would need root
+//! (tests/netpath_alive.rs uses a namespace whose input policy drops everything).
 
 mod certs;
 mod dns;
