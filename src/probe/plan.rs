@@ -29,9 +29,9 @@
 //! connections (legacy hello, OpenSSL) are extra, and deep depth adds up to 5 MCS, 4 TLS-version
 //! and 5 client-profile connections. A host that never answered gets the alive phase's SYNs (one
 //! per `--alive-ports` port, 2 by default) instead of any of those. The UDP phase's datagram is
-//! no TCP connection (outside the budget) but takes a `--rate` token like one. Connections are spaced per
-//! address (`--host-spacing`), rate-limited across the scan (`--rate`), and no phase starts one
-//! past the address's deadline (`--host-deadline`).
+//! no TCP connection (outside the budget) but takes a `--rate` token like one. Connections are
+//! spaced per address (`--host-spacing`), rate-limited across the scan (`--rate`), and no phase
+//! starts one past the address's deadline (`--host-deadline`).
 
 use tokio::net::TcpStream;
 
