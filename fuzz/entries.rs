@@ -14,6 +14,13 @@ pub fn rdp(data: &[u8]) {
     rdpsweep::rdp::fuzz_all(data);
 }
 
+/// MS-RDPEUDP datagrams: the SYN+ACK reader the scanner runs on what comes back over UDP, the
+/// lab's SYN reader, and that the lab's answer to any SYN it accepts parses back. The first
+/// four bytes double as the ISN the reply must acknowledge.
+pub fn rdpeudp(data: &[u8]) {
+    rdpsweep::rdp::rdpeudp::fuzz_rdpeudp(data);
+}
+
 /// TLS records, ServerHello, Certificate, alerts (the raw legacy hello), and that the lab's
 /// writers' output always parses back.
 pub fn tls_legacy(data: &[u8]) {

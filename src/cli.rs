@@ -110,6 +110,13 @@ pub struct ScanArgs {
     #[arg(long, value_name = "PORTS", default_value = "445,135", env = "RDPSWEEP_ALIVE_PORTS", value_parser = parse_alive_ports)]
     pub alive_ports: AlivePorts,
 
+    /// After TCP RDP worked (X.224 confirm and TLS), send one MS-RDPEUDP SYN to the same port
+    /// over UDP (counted in --rate) and wait up to --connect-timeout for the SYN+ACK: the `udp`
+    /// column and the `udp-blocked` finding. Default: on at standard and deep depth, off at
+    /// quick. `--udp` / `--udp on` / `--udp off`.
+    #[arg(long, value_name = "on|off", env = "RDPSWEEP_UDP", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "on")]
+    pub udp: Option<bool>,
+
     /// DNS server IP[:PORT] to query instead of the system's resolv.conf; repeatable.
     #[arg(
         long = "dns-server",

@@ -231,6 +231,8 @@ impl ScanConfig {
                 rate: a.rate,
                 alive_ports: a.alive_ports.0.clone(),
                 check_revocation: a.check_revocation,
+                // Default: on at standard and deep depth, off at quick (one connection, no extras).
+                udp: a.udp.unwrap_or(a.depth != crate::probe::Depth::Quick),
             },
             ca_bundle: a.ca_bundle.clone(),
             policy: Policy {

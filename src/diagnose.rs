@@ -11,7 +11,7 @@ use crate::cert;
 use crate::model::{
     AliveAnswer, CertFacts, CredSspOutcome, CredSspStatus, DnsStatus, Finding, FindingCode as C,
     HelloStatus, HostReport, IcmpMeaning, Liveness, NegResult, NetFacts, ProbeRecord, Severity,
-    TcpOutcome, TcpStatus, TlsOutcome, TlsStatus,
+    TcpOutcome, TcpStatus, TlsOutcome, TlsStatus, UdpOutcome, UdpStatus,
 };
 use crate::rdp::x224::{FailureCode, Protocols, protocol_names, selection_is_valid};
 
@@ -95,6 +95,9 @@ pub fn diagnose(r: &ProbeRecord, now_unix: i64, policy: &Policy) -> Vec<Finding>
     }
     if let Some(net) = &r.net {
         net_findings(net, policy, &mut acc);
+        if let Some(u) = &net.udp {
+            udp_findings(u, r.target.port, &mut acc);
+        }
     }
     if let Some(cert) = &r.cert {
         cert_findings(cert, now_unix, policy, &mut acc);
@@ -618,6 +621,24 @@ fn net_findings(n: &NetFacts, policy: &Policy, acc: &mut Acc) {
     }
 }
 
+/// The RDP-UDP probe ran (so TCP RDP got as far as TLS) and UDP did not come up.
+fn udp_findings(u: &UdpOutcome, port: u16, acc: &mut Acc) {
+    let detail = match (u.status, u.detail.as_deref()) {
+        (UdpStatus::NoAnswer, _) => format!(
+            "no answer to the RDP-UDP SYN on UDP {port}: a firewall drops it, or the server does not offer UDP"
+        ),
+        (UdpStatus::Refused, Some("ECONNREFUSED") | None) => format!(
+            "ICMP port unreachable for UDP {port}: nothing listens there (UDP transport off or unsupported), or a firewall rejects it"
+        ),
+        (UdpStatus::Refused, Some(e)) => {
+            format!("{e}: a router or firewall rejected the RDP-UDP SYN to UDP {port}")
+        }
+        // Open: nothing to say; a scanner-side error or a stray answer proves nothing blocked.
+        _ => return,
+    };
+    acc.add(C::UdpBlocked, detail);
+}
+
 /// `what (err)`, or just `what` when there is no error text.
 fn with_error(what: &str, err: &str) -> String {
     if err.is_empty() {
@@ -766,6 +787,9 @@ fn credssp_findings(r: &ProbeRecord, c: &CredSspOutcome, policy: &Policy, acc: &
         }
     }
 }
+
+#[cfg(test)]
+mod udp_tests;
 
 #[cfg(test)]
 mod tests {

@@ -170,6 +170,7 @@ codes! {
     TlsLegacyEnabled = "tls-legacy-enabled", Info, Tls, "TLS 1.0/1.1 are still accepted beside TLS 1.2", "disable TLS 1.0 and 1.1 on the server (the Schannel 'TLS 1.0' and 'TLS 1.1' Server keys, Enabled=0) once no Windows 7/2008 R2 client needs them";
     TlsLegacySuites = "tls-legacy-suites", Info, Tls, "TLS 1.2 with older (CBC/RSA key exchange) cipher suites", "works with mstsc; prefer ECDHE-GCM suites when convenient";
     CertReplaced = "cert-replaced", Info, Cert, "the certificate changed since the baseline (new thumbprint)", "nothing to do if the renewal was planned; otherwise check who replaced it";
+    UdpBlocked = "udp-blocked", Info, Tcp, "RDP over TCP works but RDP over UDP does not: users get the slower TCP-only transport", "if users should get RDP over UDP: allow UDP on the RDP port (3389) in the host firewall (rule 'Remote Desktop - User Mode (UDP-In)') and on every firewall/NAT/VPN on the path; if nothing there blocks it, the server does not offer UDP: check its 'Select RDP transport protocols' policy ('Use only TCP' also leaves UDP unanswered); xrdp has no UDP transport";
     CertSelfSigned = "cert-self-signed", Info, Cert, "the certificate is self-signed (Windows' default)", "issue a certificate from your CA to drop the identity warning";
 }
 

@@ -819,6 +819,56 @@ pub struct NetFacts {
     /// completing, full-size packets are lost on the path (a path-MTU blackhole).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clamped_mss: Option<u32>,
+    /// The RDP-UDP probe (one MS-RDPEUDP SYN to the RDP port over UDP) after TCP RDP worked;
+    /// `None`: not probed (`--udp off`, quick depth, or TCP never got that far).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpOutcome>,
+}
+
+/// How the RDP-UDP SYN ended (the `udp` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UdpStatus {
+    /// A SYN+ACK acknowledging our SYN came back: clients can use the UDP transport.
+    Open,
+    /// Nothing before the deadline (a filter drops it, or nothing answers and no ICMP is sent).
+    NoAnswer,
+    /// An ICMP error came back (port unreachable: no UDP listener; or unreachable/prohibited).
+    Refused,
+    /// Datagrams came back, none of them the SYN+ACK for our SYN.
+    NotRdpUdp,
+    /// The scanner could not send it (its own error).
+    Error,
+}
+
+impl UdpStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UdpStatus::Open => "open",
+            UdpStatus::NoAnswer => "no-answer",
+            UdpStatus::Refused => "refused",
+            UdpStatus::NotRdpUdp => "not-rdp-udp",
+            UdpStatus::Error => "error",
+        }
+    }
+}
+
+/// The RDP-UDP probe's outcome: status and what the SYN+ACK announced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UdpOutcome {
+    pub status: UdpStatus,
+    /// SYN to SYN+ACK (or to the ICMP error), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+    /// uUdpVer the server chose (MS-RDPEUDP 2.2.2.9), when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u16>,
+    /// The smaller of the MTUs the SYN+ACK announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u16>,
+    /// errno name, or why the datagrams that came back were not the SYN+ACK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Everything learned about one target x address.

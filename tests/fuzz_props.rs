@@ -322,6 +322,39 @@ fn target_spec_seeds() -> Vec<Vec<u8>> {
     .collect()
 }
 
+/// RDP-UDP datagrams: the SYN the scanner sends, SYN+ACKs (the spec's example, the lab's,
+/// with a version and a correlation ID), and short or odd-flagged ones.
+fn rdpeudp_seeds() -> Vec<Vec<u8>> {
+    use rdpsweep::rdp::rdpeudp::{self, Syn};
+    let syn = rdpeudp::syn_datagram(&Syn {
+        isn: 0x1122_3344,
+        receive_window: 64,
+        mtu: 1232,
+        version: Some(rdpeudp::VERSION_2),
+    });
+    let parsed = rdpeudp::parse_syn(&syn).expect("own SYN parses");
+    let lab = rdpeudp::syn_ack_datagram(&parsed, 0x5566_7788, 64, rdpeudp::VERSION_2);
+    let mut spec = vec![
+        0x00, 0x00, 0x00, 0x42, 0x04, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x42, 0x04, 0xD0, 0x04,
+        0xD0,
+    ];
+    spec.resize(1232, 0);
+    // SYN|ACK|CORRELATION_ID|SYNEX, with the 32-byte correlation payload before SYNDATAEX.
+    let mut corr = lab.clone();
+    corr[6..8].copy_from_slice(&[0x18, 0x05]);
+    corr[16..48].fill(0x5A);
+    corr[48..52].copy_from_slice(&[0x00, 0x01, 0x01, 0x01]);
+    vec![
+        syn.clone(),
+        syn[..20].to_vec(),
+        lab.clone(),
+        lab[..16].to_vec(),
+        spec,
+        corr,
+        vec![0xFF; 16],
+    ]
+}
+
 struct Target {
     name: &'static str,
     entry: Entry,
@@ -339,6 +372,13 @@ const TARGETS: &[Target] = &[
         seeds: rdp_seeds,
         text: false,
         max_len: 4096,
+    },
+    Target {
+        name: "rdpeudp",
+        entry: entries::rdpeudp,
+        seeds: rdpeudp_seeds,
+        text: false,
+        max_len: 2048,
     },
     Target {
         name: "tls_legacy",
@@ -644,6 +684,11 @@ fn fuzz(name: &str) {
 #[test]
 fn fuzz_rdp() {
     fuzz("rdp");
+}
+
+#[test]
+fn fuzz_rdpeudp() {
+    fuzz("rdpeudp");
 }
 
 #[test]

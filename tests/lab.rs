@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
-use rdpsweep::lab::{Behavior, CertKind, Hostile, Lab, RdpHost, RdpPolicy};
+use rdpsweep::lab::{Behavior, CertKind, Hostile, Lab, RdpHost, RdpPolicy, UdpMode};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -527,6 +527,13 @@ async fn demo_fleet_starts_and_is_documented() {
         assert!(
             has(&|b| matches!(b, Behavior::Rdp(h) if h.policy == p)),
             "{p:?}"
+        );
+    }
+    // RDP over UDP: answered, no socket, dropped.
+    for m in [UdpMode::Answer, UdpMode::Closed, UdpMode::Silent] {
+        assert!(
+            has(&|b| matches!(b, Behavior::Rdp(h) if h.udp == m)),
+            "{m:?}"
         );
     }
     let codes: std::collections::HashSet<rdpsweep::model::FindingCode> =

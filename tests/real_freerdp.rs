@@ -150,7 +150,11 @@ fn nla_server_facts_match_freerdp_and_nmap() {
     // name matches. The verdict (what stops a default mstsc) is ok; that NLA is required is
     // the one (info) finding.
     assert_eq!(row["verdict"], "ok", "{row:#?}\n{}", srv.log());
-    assert_eq!(findings(row), ["ok", "nla-required"], "{row:#?}");
+    assert_eq!(
+        findings(row),
+        ["ok", "nla-required", "udp-blocked"],
+        "{row:#?}"
+    );
     assert_eq!(row["severity"], "info");
     assert_eq!(row["dns_status"], "pinned");
     assert_eq!(row["tcp_status"], "open");
@@ -284,7 +288,11 @@ fn ntlm_name_differing_from_the_dns_name_is_name_mismatch() {
     // The control: by its own name (different case, FQDN) the same server is no mismatch.
     let own = s.row("tsprobe02.corp.test");
     assert!(!findings(own).contains(&"name-mismatch"), "{own:#?}");
-    assert_eq!(findings(own), ["ok", "nla-required"], "{own:#?}");
+    assert_eq!(
+        findings(own),
+        ["ok", "nla-required", "udp-blocked"],
+        "{own:#?}"
+    );
     assert_ntlm_facts(own, "tsProbe02");
 }
 

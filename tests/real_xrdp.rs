@@ -457,7 +457,7 @@ fn standard_scan_of_real_xrdp_configurations() {
             &[
                 ("verdict", "ok"),
                 ("severity", "info"),
-                ("findings", "ok;tls-required;cert-self-signed"),
+                ("findings", "ok;tls-required;udp-blocked;cert-self-signed"),
                 ("rdp_accepted", "SSL"),
                 ("rdp_required", "SSL"),
                 ("neg_failure", "1:SSL_REQUIRED_BY_SERVER"),
@@ -498,7 +498,10 @@ fn standard_scan_of_real_xrdp_configurations() {
             &[
                 ("verdict", "downgrade-possible"),
                 ("severity", "warn"),
-                ("findings", "downgrade-possible;cert-self-signed"),
+                (
+                    "findings",
+                    "downgrade-possible;udp-blocked;cert-self-signed",
+                ),
                 ("rdp_accepted", "SSL|RDP"),
                 ("rdp_required", ""),
                 ("neg_failure", ""),
@@ -524,7 +527,10 @@ fn standard_scan_of_real_xrdp_configurations() {
             &[
                 ("verdict", "cert-expired"),
                 ("severity", "warn"),
-                ("findings", "cert-expired;tls-required;cert-self-signed"),
+                (
+                    "findings",
+                    "cert-expired;tls-required;udp-blocked;cert-self-signed",
+                ),
                 ("rdp_accepted", "SSL"),
                 ("rdp_required", "SSL"),
                 ("tls_version", "TLSv1.3"),
@@ -557,7 +563,7 @@ fn standard_scan_of_real_xrdp_configurations() {
                 ("severity", "warn"),
                 (
                     "findings",
-                    "cert-name-mismatch;tls-required;cert-self-signed",
+                    "cert-name-mismatch;tls-required;udp-blocked;cert-self-signed",
                 ),
                 ("cert_name_match", "no"),
                 ("rdp_accepted", "SSL"),
@@ -583,7 +589,10 @@ fn standard_scan_of_real_xrdp_configurations() {
             &[
                 ("verdict", "tls-legacy-only"),
                 ("severity", "fail"),
-                ("findings", "tls-legacy-only;tls-required;cert-self-signed"),
+                (
+                    "findings",
+                    "tls-legacy-only;tls-required;udp-blocked;cert-self-signed",
+                ),
                 ("rdp_accepted", "SSL"),
                 ("rdp_required", "SSL"),
                 ("tls_version", "TLSv1.0"),
@@ -621,7 +630,7 @@ fn standard_scan_of_real_xrdp_configurations() {
                 ("severity", "info"),
                 (
                     "findings",
-                    "ok;tls-required;tls-legacy-suites;cert-self-signed",
+                    "ok;tls-required;tls-legacy-suites;udp-blocked;cert-self-signed",
                 ),
                 ("rdp_accepted", "SSL"),
                 ("rdp_required", "SSL"),

@@ -64,7 +64,8 @@ pub(crate) struct Labs {
 }
 
 /// Hosts one lab process can serve: its hard descriptor limit, less the open connections
-/// (up to two per host in flight) and slack, less the filtered hosts' queue fillers (2 % x 3).
+/// (up to two per host in flight) and slack, less the filtered hosts' queue fillers (2 % x 3)
+/// and the RDP-UDP sockets of the Windows hosts (83 %).
 pub(crate) fn hosts_per_lab(concurrency: usize) -> usize {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -77,7 +78,7 @@ pub(crate) fn hosts_per_lab(concurrency: usize) -> usize {
         20_000
     };
     let room = hard.saturating_sub(2 * concurrency + 1_000);
-    (room * 100 / 107).clamp(1_000, 200_000)
+    (room * 100 / 190).clamp(1_000, 200_000)
 }
 
 impl Labs {

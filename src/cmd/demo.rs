@@ -127,6 +127,9 @@ fn lab_scan_config(
             // The `--alive-ports` default: the lab's filtered hosts show the companion evidence.
             alive_ports: vec![445, 135],
             check_revocation: false,
+            // The `--udp` default at standard depth: the lab's UDP hosts answer, stay silent or
+            // have no UDP socket.
+            udp: true,
         },
         ca_bundle: Some(ca.to_path_buf()),
         policy: Policy {

@@ -14,10 +14,22 @@
 //! (root may raise the hard limit too, up to `fs.nr_open`) and fails with a clear message otherwise.
 //!
 //! Nothing here is meant for a network other than loopback: [`Lab::start`] refuses other bases.
+//!
+//! Network-path faults (issue 14) the lab plays, and those it leaves to the namespace tests:
+//! a path-MTU blackhole ([`TlsMode::MtuBlackhole`], decided by the MSS the client's SYN
+//! advertised), a filtered RDP port whose host is up ([`Behavior::Filtered`]: the companion
+//! ports get RSTs), and RDP over UDP answered, closed or dropped ([`UdpMode`]). Not here, because
+//! loopback cannot fake them honestly: a lossy path (needs packets really dropped:
+//! tests/netpath_mtu.rs, nftables `numgen random` in a namespace), an ICMP
+//! administratively-prohibited reject from a router (nftables `reject with icmp`:
+//! tests/netpath_alive.rs), and a down host, which must be silent on 445 and 135 as well: on
+//! loopback that means binding those privileged ports, so `rdpsweep demo` would need root
+//! (tests/netpath_alive.rs uses a namespace whose input policy drops everything).
 
 mod certs;
 mod dns;
 mod server;
+mod udp;
 mod wire;
 
 use std::collections::VecDeque;
@@ -113,6 +125,18 @@ pub enum NlaMode {
     BadOffsets,
 }
 
+/// What a host does on its RDP port over UDP (MS-RDPEUDP, docs/protocol.md §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UdpMode {
+    /// A UDP socket that answers every SYN with the spec's SYN+ACK (Windows' default).
+    Answer,
+    /// No UDP socket: loopback answers the SYN with ICMP port unreachable (`refused`).
+    Closed,
+    /// A UDP socket that reads and never answers, as behind a filter that drops UDP
+    /// (`no-answer`).
+    Silent,
+}
+
 /// NTLM identity a host claims in its CHALLENGE (None fields: derived from the host's DNS name).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct NtlmNames {
@@ -133,6 +157,9 @@ pub struct RdpHost {
     /// NTLM Version (major, minor, build), e.g. (10, 0, 20348) = Server 2022.
     pub os_version: (u8, u8, u16),
     pub names: NtlmNames,
+    /// RDP over UDP: Windows policies answer (as Windows does by default), the others
+    /// (xrdp, RDP-only, certificate missing) have no UDP socket.
+    pub udp: UdpMode,
 }
 
 impl RdpHost {
@@ -145,7 +172,17 @@ impl RdpHost {
             nla: NlaMode::Patched,
             os_version: (10, 0, 20348),
             names: NtlmNames::default(),
+            udp: match policy {
+                RdpPolicy::WindowsNla | RdpPolicy::WindowsTls | RdpPolicy::WindowsNegotiate => {
+                    UdpMode::Answer
+                }
+                _ => UdpMode::Closed,
+            },
         }
+    }
+    pub fn udp(mut self, udp: UdpMode) -> RdpHost {
+        self.udp = udp;
+        self
     }
     pub fn cert(mut self, cert: CertKind) -> RdpHost {
         self.cert = cert;
@@ -495,7 +532,11 @@ impl Lab {
             .iter()
             .filter(|h| h.behavior == Behavior::Filtered)
             .count();
-        server::raise_nofile(lab_hosts.len() + 3 * filtered + 256)?;
+        let udp = lab_hosts
+            .iter()
+            .filter(|h| server::udp_mode(&h.behavior).is_some())
+            .count();
+        server::raise_nofile(lab_hosts.len() + 3 * filtered + udp + 256)?;
 
         let shared = Arc::new(Shared {
             hosts: lab_hosts
@@ -657,6 +698,16 @@ impl Lab {
                 Some("nla-error"),
                 B::Rdp(nla().nla(NlaMode::ErrorCode(0xC000_006D))),
                 "CredSSP answers errorCode 0xC000006D (logon failure)",
+            ),
+            (
+                Some("udp-closed"),
+                B::Rdp(nla().udp(UdpMode::Closed)),
+                "RDP over TCP works, no UDP listener (transport set to TCP only): ICMP port unreachable",
+            ),
+            (
+                Some("udp-silent"),
+                B::Rdp(nla().udp(UdpMode::Silent)),
+                "RDP over TCP works, UDP 3389 dropped on the way: the RDP-UDP SYN gets no answer",
             ),
             (Some("closed"), B::Closed, "nothing listens: RST to SYN"),
             (

@@ -20,7 +20,10 @@ use tokio_rustls::TlsAcceptor;
 
 use super::certs::{LeafKey, Pki, WEAK_CERT_DER};
 use super::wire::{self, Confirm};
-use super::{Behavior, CertKind, Hostile, LabHost, NlaMode, RdpHost, RdpPolicy, Shared, TlsMode};
+use super::{
+    Behavior, CertKind, Hostile, LabHost, NlaMode, RdpHost, RdpPolicy, Shared, TlsMode, UdpMode,
+    udp,
+};
 
 /// How long a host waits for the client's X.224 CR, ClientHello or TSRequest.
 const READ_WAIT: Duration = Duration::from_secs(30);
@@ -80,6 +83,14 @@ fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     s.listen(backlog).map_err(ctx)
 }
 
+/// The UDP socket a host needs on its RDP port: `None` for no socket at all.
+pub(super) fn udp_mode(b: &Behavior) -> Option<UdpMode> {
+    match b {
+        Behavior::Rdp(h) if h.udp != UdpMode::Closed => Some(h.udp),
+        _ => None,
+    }
+}
+
 /// Start listeners for every host that has one; `tasks` receives every spawned task.
 pub(super) async fn start_hosts(
     hosts: &[LabHost],
@@ -95,6 +106,9 @@ pub(super) async fn start_hosts(
             Behavior::Closed => {}
             Behavior::Filtered => filtered.push((addr, bind(addr, 0)?)),
             _ => {
+                if let Some(mode) = udp_mode(&h.behavior) {
+                    tasks.push(udp::serve(addr, mode).await?);
+                }
                 let listener = bind(addr, 1024)?;
                 let ctx = Arc::new(HostCtx::new(idx, h, shared.clone(), pki.clone()));
                 if !lazy_certs {

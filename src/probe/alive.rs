@@ -56,6 +56,7 @@ mod tests {
             rate,
             alive_ports: ports,
             check_revocation: false,
+            udp: false,
         };
         // Never queried: the phase connects to an address, it resolves nothing.
         let resolver = Resolver::new(ResolverOptions {

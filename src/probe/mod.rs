@@ -20,6 +20,7 @@ pub mod revocation;
 pub mod suites;
 pub mod tcp;
 pub mod tls;
+pub mod udp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -38,4 +38,6 @@ pub struct ProbeOptions {
     /// `--check-revocation`: ask the OCSP responders and CRL distribution points the leaf
     /// names (hosts other than the scanned ones).
     pub check_revocation: bool,
+    /// Send one MS-RDPEUDP SYN to the RDP port over UDP after TCP RDP worked (`--udp`).
+    pub udp: bool,
 }

@@ -22,8 +22,10 @@
 //!    single-version TLS hellos (1.0-1.3), then the cipher suites of each accepted version
 //!    (`suites`: one connection per accepted suite; weak suites first for every version,
 //!    then the full lists newest version first).
-//! 9. **revocation** (`--check-revocation`): the leaf's OCSP responder, then its CRLs, over HTTP
-//!    to the hosts the certificate names (`revocation`); no connection to the scanned address.
+//! 9. **udp** (`--udp`, on at standard and deep depth): when TLS on the RDP port worked, one
+//!    MS-RDPEUDP SYN to the same port over UDP and a short wait for the SYN+ACK.
+//! 10. **revocation** (`--check-revocation`): the leaf's OCSP responder, then its CRLs, over HTTP
+//!     to the hosts the certificate names (`revocation`); no connection to the scanned address.
 //!
 //! Connection budget: every reconnect is an event-log line on the server, so the plan spends
 //! as few as it can. Quick depth uses one connection (plus the TLS fallback's); the matrix makes
@@ -35,7 +37,8 @@
 //! incomplete). A host that never answered gets the alive phase's SYNs (one per
 //! `--alive-ports` port, 2 by default) instead of any of those. The revocation phase's HTTP
 //! connections go elsewhere (at most 3 OCSP + 3 CRL URLs, each once per scan) and wait for
-//! `--rate` tokens too. Connections are spaced per
+//! `--rate` tokens too, as does the UDP phase's datagram (no TCP connection, outside the budget).
+//! Connections are spaced per
 //! address (`--host-spacing`), rate-limited across the scan (`--rate`), and no phase starts one
 //! past the address's deadline (`--host-deadline`).
 
@@ -45,7 +48,7 @@ use super::host::{FIRST_REQUEST, HostCtx};
 use super::netinfo::{self, us_to_ms};
 use super::options::Depth;
 use super::tls::TlsEnd;
-use super::{alive, cert, credssp, mcs, negotiate, profile_hello, revocation, suites, tls};
+use super::{alive, cert, credssp, mcs, negotiate, profile_hello, revocation, suites, tls, udp};
 use crate::clients;
 use crate::model::{
     NegAttempt, NegResult, NetFacts, ProbeRecord, ProfileHello, RdpOutcome, TcpStatus, TlsStatus,
@@ -119,12 +122,20 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
         ctx.net.record(netinfo::stream_info(&s), true);
         drop(s);
     }
+    // RDP over UDP only makes sense once RDP over TCP got as far as TLS.
+    if rec
+        .tls
+        .as_ref()
+        .is_some_and(|t| matches!(t.status, TlsStatus::Ok | TlsStatus::LegacyHello))
+    {
+        net.udp = udp::udp_phase(ctx).await;
+    }
     // Last: it talks to other hosts (the certificate's URLs), and the RDP phases come first.
     if let Some(c) = rec.cert.as_mut() {
         revocation::revocation_phase(ctx.prober, &chain, c, ctx.host_deadline).await;
     }
     let tally = ctx.net.tally();
-    if tally.measured > 0 || net.clamped_mss.is_some() {
+    if tally.measured > 0 || net.clamped_mss.is_some() || net.udp.is_some() {
         net.retransmits = tally.retransmits;
         net.measured = tally.measured;
         net.srtt_ms = tally.main.map(|i| us_to_ms(i.srtt_us));

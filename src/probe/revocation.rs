@@ -682,6 +682,7 @@ mod tests {
             rate: 0,
             alive_ports: vec![],
             check_revocation: true,
+            udp: false,
         };
         let resolver = crate::resolve::Resolver::new(crate::resolve::ResolverOptions {
             servers: vec!["127.0.0.1:9".parse().unwrap()],

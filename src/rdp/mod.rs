@@ -1,5 +1,5 @@
 //! Pure RDP codecs: TPKT + X.224 + RDP_NEG_* (`x224`), MCS/GCC (`mcs`),
-//! CredSSP TSRequest (`credssp`) and NTLM (`ntlm`).
+//! CredSSP TSRequest (`credssp`), NTLM (`ntlm`) and the MS-RDPEUDP SYN/SYN+ACK (`rdpeudp`).
 //!
 //! No I/O, no async. Every parser takes `&[u8]`, never panics, and allocates only in
 //! proportion to bytes actually present (never to a length the peer declares).
@@ -10,6 +10,7 @@
 pub mod credssp;
 pub mod mcs;
 pub mod ntlm;
+pub mod rdpeudp;
 pub mod x224;
 
 /// Incremental parse result: the caller reads more bytes until `Done`.

@@ -32,6 +32,7 @@ pub const COLUMNS: &[&str] = &[
     "error",
     "icmp_from",
     "alive",
+    "udp",
     "scanned_at",
     "rdp_accepted",
     "rdp_required",
@@ -86,6 +87,13 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 
 fn yes_no(b: bool) -> String {
     if b { "yes".into() } else { "no".into() }
+}
+
+/// The `udp` column: the RDP-UDP probe's status, `not-probed` when it did not run.
+fn udp_cell(net: Option<&crate::model::NetFacts>) -> &'static str {
+    net.and_then(|n| n.udp.as_ref())
+        .map(|u| u.status.as_str())
+        .unwrap_or("not-probed")
 }
 
 /// The first error text along the path, for the `error` column.
@@ -179,6 +187,7 @@ pub fn row(r: &HostReport, extras: &[String]) -> Vec<(String, bool)> {
             .unwrap_or_default(),
         true,
     ));
+    v.push((udp_cell(rec.net.as_ref()).into(), true));
     v.push((rec.scanned_at.clone(), true));
     // RDP
     let rdp = rec.rdp.as_ref();

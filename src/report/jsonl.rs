@@ -197,6 +197,7 @@ mod tests {
             rtt_var_ms: Some(0.125),
             handshake_ms: Some(4.5),
             clamped_mss: Some(536),
+            udp: None,
         });
         r.rdp = Some(RdpOutcome {
             attempts: vec![

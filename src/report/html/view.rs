@@ -647,6 +647,21 @@ fn details(r: &HostReport, fields: &mut Fields, strings: &mut Interner) -> Vec<s
                 .map(|m| format!("{m} (retry after the TLS flight stalled)"))
                 .unwrap_or_default(),
         );
+        if let Some(u) = &n.udp {
+            // e.g. "open (12.00 ms, version 2, MTU 1232)", "refused (ECONNREFUSED)".
+            let mut facts: Vec<String> = Vec::new();
+            facts.extend(u.rtt_ms.map(|m| format!("{m:.2} ms")));
+            facts.extend(u.version.map(|v| format!("version {v}")));
+            facts.extend(u.mtu.map(|m| format!("MTU {m}")));
+            facts.extend(u.detail.clone());
+            let s = u.status.as_str();
+            let text = if facts.is_empty() {
+                s.to_string()
+            } else {
+                format!("{s} ({})", facts.join(", "))
+            };
+            d.put(NP, "RDP over UDP", text);
+        }
     }
 
     if let Some(x) = &rec.rdp {
