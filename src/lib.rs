@@ -17,6 +17,7 @@ pub mod inventory;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod model;
+pub mod pace;
 pub mod probe;
 pub mod rdp;
 pub mod report;
