@@ -29,7 +29,8 @@
 //!   of this process that answers each address's PTR with that machine name (so every host makes
 //!   a PTR lookup, as in the field). The table's last column is then the PTR queries per second
 //!   the scan put on that resolver. A depth written `quick+dns0` or `standard+dns0` adds
-//!   `--dns-rate 0` (the same scan without the DNS limit, to compare).
+//!   `--dns-rate 0` (the same scan without the DNS limit, to compare); `+rate600` replaces
+//!   `--rate 0` with a binding `--rate 600`, to price the hosts' waiting on a limiter.
 //! - `FLEET_MIX`: `responsive` (default) drops the lab's filtered hosts (2 %) from the scanned
 //!   inventory, so figures measure work rather than the connect timeout's tail (a filtered host holds a
 //!   slot for 2 x the connect timeout in the scanner, which retries); `realistic` keeps them.

@@ -76,7 +76,11 @@ pub(crate) fn run_scan(
     let mut extra: Vec<String> = match variant {
         "dns0" => vec!["--dns-rate".into(), "0".into()],
         "" => Vec::new(),
-        other => panic!("unknown scan variant +{other} (known: +dns0)"),
+        // `+rate600`: a binding connection limit (the last --rate wins), to price the waiting.
+        v if v.starts_with("rate") && v[4..].parse::<u32>().is_ok() => {
+            vec!["--rate".into(), v[4..].to_string()]
+        }
+        other => panic!("unknown scan variant +{other} (known: +dns0, +rateN)"),
     };
     match &lab.dns {
         Some(dns) => extra.extend(["--dns-server".into(), dns.addr.to_string()]),

@@ -332,7 +332,9 @@ impl Inner {
             .await
             .ok()?
             .ok()?;
-        ptr_name(&lookup)
+        // hickory answers 127/8 and ::1 itself with `localhost` (RFC 6761), never asking the
+        // server: that is no machine's name to compare with a certificate or an NTLM name.
+        ptr_name(&lookup).filter(|name| !(ip.is_loopback() && name == "localhost"))
     }
 }
 

@@ -838,3 +838,12 @@ fn ptr_budget_follows_the_connection_rate() {
     assert_eq!(ptr_rate(200, 0), 0);
     assert_eq!(ptr_rate(0, 100), 0);
 }
+
+#[tokio::test]
+async fn loopback_ptr_is_no_machine_name() {
+    // hickory answers 127/8 and ::1 with `localhost` without a query: not a name to compare.
+    let server = spawn_server().await;
+    let r = Resolver::new(options(server.addr)).expect("resolver");
+    assert_eq!(r.ptr("127.200.0.1".parse().unwrap()).await, None);
+    assert_eq!(r.ptr("::1".parse().unwrap()).await, None);
+}
