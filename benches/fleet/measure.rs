@@ -76,10 +76,8 @@ pub(crate) fn run_scan(
     let mut extra: Vec<String> = match variant {
         "dns0" => vec!["--dns-rate".into(), "0".into()],
         "" => Vec::new(),
-        // `+rate600`: a binding connection limit (the last --rate wins), to price the waiting.
-        v if v.starts_with("rate") && v[4..].parse::<u32>().is_ok() => {
-            vec!["--rate".into(), v[4..].to_string()]
-        }
+        // `+rate600`: a binding connection limit instead of none, to price the waiting.
+        v if v.starts_with("rate") && v[4..].parse::<u32>().is_ok() => Vec::new(),
         other => panic!("unknown scan variant +{other} (known: +dns0, +rateN)"),
     };
     match &lab.dns {
@@ -109,7 +107,13 @@ pub(crate) fn run_scan(
     let child = cmd
         .args(["scan", "-i"])
         .arg(inv)
-        .args(["--depth", depth, "--rate", "0", "--concurrency"])
+        .args([
+            "--depth",
+            depth,
+            "--rate",
+            variant.strip_prefix("rate").unwrap_or("0"),
+        ])
+        .arg("--concurrency")
         .arg(cfg.concurrency.to_string())
         .args(["--connect-timeout", &cfg.connect_timeout])
         .args([
