@@ -22,7 +22,7 @@ pub mod tls;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Instant as StdInstant;
 
 use tokio::time::Instant;
 
@@ -186,10 +186,10 @@ impl Prober {
 /// The `--rate` limiter: `rate` new connections per second, `None` for 0 (unlimited).
 pub fn new_limiter(rate: u32) -> Option<Pacer> {
     // A burst of 10 ms worth keeps high rates smooth on a 1 ms timer without an initial flood.
-    let pacer = Pacer::per_second(rate, (rate / 100).max(1))?;
-    // Jitter spreads connection starts a little so hosts of one subnet are not hit in lockstep.
-    let jitter_ms = (1000 / u64::from(rate.max(1))).min(50);
-    Some(pacer.with_jitter(Duration::from_millis(jitter_ms)))
+    // No jitter: every connection has its own reserved slot, so hosts are never started in
+    // lockstep, and a random delay after the slot could only push more connections into one
+    // window than the rate and burst allow.
+    Pacer::per_second(rate, (rate / 100).max(1))
 }
 
 /// Whether the server announced its computer name (NTLM CHALLENGE).
