@@ -134,7 +134,8 @@ pub struct ScanArgs {
     #[arg(long, default_value = "3s", env = "RDPSWEEP_DNS_TIMEOUT", value_parser = parse_duration)]
     pub dns_timeout: std::time::Duration,
 
-    /// DNS queries per second (0 = unlimited).
+    /// DNS queries per second for names (0 = unlimited). IP targets' PTR lookups (one per address,
+    /// cached) get the larger of this and --rate (unlimited when either is 0).
     #[arg(
         long,
         default_value_t = 200,

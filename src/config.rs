@@ -219,6 +219,7 @@ impl ScanConfig {
                 timeout: a.dns_timeout,
                 attempts: 2,
                 rate: a.dns_rate,
+                ptr_rate: crate::resolve::ptr_rate(a.dns_rate, a.rate),
                 ptr: true,
             },
             probe: ProbeOptions {

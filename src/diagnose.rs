@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use crate::cert;
 use crate::model::{
     AliveAnswer, CertFacts, CredSspOutcome, CredSspStatus, DnsStatus, Finding, FindingCode as C,
-    HelloStatus, HostReport, IcmpMeaning, Liveness, NegResult, NetFacts, ProbeRecord, Severity,
-    TcpOutcome, TcpStatus, TlsOutcome, TlsStatus, UdpOutcome, UdpStatus,
+    HelloStatus, HostReport, IcmpMeaning, Liveness, NegResult, NetFacts, NtlmInfo, ProbeRecord,
+    Severity, TcpOutcome, TcpStatus, TlsOutcome, TlsStatus, UdpOutcome, UdpStatus,
 };
 use crate::rdp::x224::{FailureCode, Protocols, protocol_names, selection_is_valid};
 
@@ -767,25 +767,47 @@ fn credssp_findings(r: &ProbeRecord, c: &CredSspOutcome, policy: &Policy, acc: &
     {
         acc.add(C::ClockSkew, format!("server clock differs by {skew} s"));
     }
-    // Only meaningful for name targets: compare the first label, case-insensitively.
-    if r.target.host.parse::<IpAddr>().is_err()
-        && let Some(nb) = ntlm.nb_computer.as_deref().or(ntlm.dns_computer.as_deref())
-    {
-        let first = |s: &str| s.split('.').next().unwrap_or("").to_ascii_lowercase();
-        let got = first(nb);
+    let Some(announced) = ntlm.nb_computer.as_deref().or(ntlm.dns_computer.as_deref()) else {
+        return;
+    };
+    if r.target.host.parse::<IpAddr>().is_err() {
         // A CNAME to the machine's own name is not a stale record.
         let names = [Some(r.target.host.as_str()), r.dns.canonical.as_deref()];
-        let matches = names.iter().flatten().any(|n| first(n) == got);
-        if !got.is_empty() && !matches {
+        if !names.iter().flatten().any(|n| names_machine(n, ntlm)) {
             acc.add(
                 C::NameMismatch,
                 format!(
-                    "inventory name {} but the server calls itself {nb}",
+                    "inventory name {} but the server calls itself {announced}",
                     r.target.host
                 ),
             );
         }
+    } else if let Some(ptr) = r.dns.ptr.as_deref()
+        && !names_machine(ptr, ntlm)
+    {
+        // An IP target: its reverse DNS names another machine (a stale PTR record).
+        acc.add(
+            C::NameMismatch,
+            format!(
+                "reverse DNS of {} names {ptr} but the server calls itself {announced}",
+                r.target.host
+            ),
+        );
     }
+}
+
+/// Whether a DNS name's first label is the machine NTLM announces (case-insensitive, domain
+/// ignored): its DNS computer name's first label, or its NetBIOS name, which Windows cuts to
+/// 15 characters. A server announcing no usable name is never called a mismatch.
+fn names_machine(name: &str, ntlm: &NtlmInfo) -> bool {
+    let first = |s: &str| s.split('.').next().unwrap_or("").to_ascii_lowercase();
+    let label = first(name);
+    let dns = ntlm.dns_computer.as_deref().map(first).unwrap_or_default();
+    let nb = ntlm.nb_computer.as_deref().map(first).unwrap_or_default();
+    if dns.is_empty() && nb.is_empty() {
+        return true;
+    }
+    (!dns.is_empty() && label == dns) || (!nb.is_empty() && label.chars().take(15).eq(nb.chars()))
 }
 
 #[cfg(test)]
@@ -1305,6 +1327,45 @@ mod tests {
             n.nb_computer = Some("WEB01".into());
         }
         assert!(!codes(&r).contains(&C::NameMismatch));
+    }
+
+    #[test]
+    fn stale_ptr_on_ip_rows() {
+        let mut r = base("192.0.2.10");
+        r.dns.status = DnsStatus::Literal;
+        let ntlm = |nb: &str, dns: Option<&str>| CredSspOutcome {
+            status: CredSspStatus::Challenge,
+            version: Some(6),
+            error_code: None,
+            ntlm: Some(NtlmInfo {
+                nb_computer: Some(nb.into()),
+                dns_computer: dns.map(str::to_string),
+                ..Default::default()
+            }),
+            error: None,
+        };
+        r.credssp = Some(ntlm("TS01", Some("ts01.corp.example")));
+        // No PTR name known: nothing to compare.
+        assert!(!codes(&r).contains(&C::NameMismatch));
+        // The PTR names the same machine, in another case and domain.
+        r.dns.ptr = Some("TS01.other.example".into());
+        assert!(!codes(&r).contains(&C::NameMismatch));
+        // The PTR names another machine: stale reverse DNS.
+        r.dns.ptr = Some("oldsrv07.corp.example".into());
+        let rep = report(r.clone(), 0, &Policy::default());
+        let f = rep
+            .findings
+            .iter()
+            .find(|f| f.code == C::NameMismatch)
+            .expect("name-mismatch");
+        assert!(f.detail.contains("oldsrv07.corp.example"), "{}", f.detail);
+        assert!(f.detail.contains("TS01"), "{}", f.detail);
+        // NetBIOS names are cut to 15 characters: a longer host label still matches.
+        r.credssp = Some(ntlm("VERYLONGSERVERN", None));
+        r.dns.ptr = Some("verylongservername01.corp.example".into());
+        assert!(!codes(&r).contains(&C::NameMismatch));
+        r.dns.ptr = Some("verylongserverx.corp.example".into());
+        assert!(codes(&r).contains(&C::NameMismatch));
     }
 
     #[test]

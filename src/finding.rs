@@ -145,7 +145,7 @@ codes! {
     RdpSecurityOnly = "rdp-security-only", Warn, Rdp, "the server offers only standard RDP security (no TLS)", "set the security layer to Negotiate or SSL (TLS) in the RDP-Tcp settings / group policy";
     CredsspError = "credssp-error", Warn, Nla, "the server answered CredSSP with an error code", "see the NTSTATUS in the details (e.g. account or policy problems)";
     CredsspFailed = "credssp-failed", Warn, Nla, "NLA was selected but the CredSSP exchange did not complete", "check the server's CredSSP/NLA configuration and event log (TerminalServices-RemoteConnectionManager)";
-    NameMismatch = "name-mismatch", Warn, Nla, "the server's own computer name differs from the inventory name", "the DNS record probably points at another machine: fix the A record (works by IP, fails by name)";
+    NameMismatch = "name-mismatch", Warn, Nla, "the server's own computer name differs from the inventory name (for an IP target: from its reverse DNS name)", "a DNS record probably points at another machine: fix the A record (works by IP, fails by name), or for an IP target the stale PTR record";
     ClockSkew = "clock-skew", Warn, Nla, "the server's clock is off by more than 5 minutes", "fix time synchronisation (w32tm /resync); Kerberos and NLA break with skew";
     CertExpired = "cert-expired", Warn, Cert, "the RDP certificate has expired", "delete the expired certificate in certlm.msc (Remote Desktop store) and restart TermService, or renew the template certificate";
     CertNotYetValid = "cert-not-yet-valid", Warn, Cert, "the RDP certificate is not valid yet", "check the server and CA clocks; re-issue the certificate";

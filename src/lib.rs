@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod lab;
 pub mod model;
 pub mod os_hint;
+pub mod pace;
 pub mod probe;
 pub mod rdp;
 pub mod report;

@@ -95,6 +95,7 @@ async fn every_status_from_dnsmasq() {
         timeout: Duration::from_secs(2),
         attempts: 2,
         rate: 0,
+        ptr_rate: 0,
         ptr: true,
     };
     let r = Resolver::new(opts.clone()).expect("resolver");

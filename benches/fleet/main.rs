@@ -23,6 +23,14 @@
 //!   `FLEET_CA` (rsa: the lab CA signs certificates with RSA-2048, as enterprise CAs and Windows'
 //!   self-signed certificates do, so the scanner verifies what it verifies in the field; ecdsa:
 //!   P-256 signatures, which cost a verifier about five times as much).
+//! - `FLEET_CERTS` (ca): `self-signed` is the fleet an admin meets, scanned as an admin scans it:
+//!   IP targets, every valid certificate the host's own self-signed one (CN = its machine name, no
+//!   SAN), no `--ca-bundle`, default DNS settings (`--dns-rate` 200) against a loopback DNS server
+//!   of this process that answers each address's PTR with that machine name (so every host makes
+//!   a PTR lookup, as in the field). The table's last column is then the PTR queries per second
+//!   the scan put on that resolver. A depth written `quick+dns0` or `standard+dns0` adds
+//!   `--dns-rate 0` (the same scan without the DNS limit, to compare); `+rate600` replaces
+//!   `--rate 0` with a binding `--rate 600`, to price the hosts' waiting on a limiter.
 //! - `FLEET_MIX`: `responsive` (default) drops the lab's filtered hosts (2 %) from the scanned
 //!   inventory, so figures measure work rather than the connect timeout's tail (a filtered host holds a
 //!   slot for 2 x the connect timeout in the scanner, which retries); `realistic` keeps them.
@@ -67,6 +75,7 @@ fn scanner_bins() -> Vec<(String, PathBuf)> {
 }
 
 mod bare;
+mod dns;
 mod inventory;
 mod measure;
 mod procs;
@@ -75,6 +84,7 @@ mod settings;
 mod table;
 
 use bare::*;
+use dns::*;
 use inventory::*;
 use measure::*;
 use procs::*;

@@ -14,6 +14,8 @@ pub(crate) struct RunStats {
     pub(crate) p99_ms: f64,
     pub(crate) verdicts: BTreeMap<String, u64>,
     pub(crate) load: String,
+    /// Queries the fleet's DNS server received during the run.
+    pub(crate) dns_queries: u64,
 }
 
 impl RunStats {
@@ -25,6 +27,9 @@ impl RunStats {
     }
     pub(crate) fn lab_us_per_host(&self) -> f64 {
         self.lab_cpu.as_secs_f64() * 1e6 / self.hosts.max(1) as f64
+    }
+    pub(crate) fn dns_per_s(&self) -> f64 {
+        self.dns_queries as f64 / self.wall.as_secs_f64().max(1e-9)
     }
     pub(crate) fn conn_per_host(&self) -> f64 {
         self.connections as f64 / self.hosts.max(1) as f64
@@ -66,8 +71,23 @@ pub(crate) fn run_scan(
         ),
         None => (tool, scanner_bin()),
     };
-    let csv = dir.join(format!("scan-{n}-{}.csv", tool.replace('@', "-")));
-    let jsonl = dir.join(format!("scan-{n}-{}.jsonl", tool.replace('@', "-")));
+    // `quick+dns0`: the same scan without the DNS limit.
+    let (depth, variant) = depth.split_once('+').unwrap_or((depth, ""));
+    let mut extra: Vec<String> = match variant {
+        "dns0" => vec!["--dns-rate".into(), "0".into()],
+        "" => Vec::new(),
+        // `+rate600`: a binding connection limit instead of none, to price the waiting.
+        v if v.starts_with("rate") && v[4..].parse::<u32>().is_ok() => Vec::new(),
+        other => panic!("unknown scan variant +{other} (known: +dns0, +rateN)"),
+    };
+    match &lab.dns {
+        Some(dns) => extra.extend(["--dns-server".into(), dns.addr.to_string()]),
+        None => extra.extend(["--ca-bundle".into(), lab.ca.display().to_string()]),
+    }
+    let file = tool.replace(['@', '+'], "-");
+    let csv = dir.join(format!("scan-{n}-{file}.csv"));
+    let jsonl = dir.join(format!("scan-{n}-{file}.jsonl"));
+    let dns0 = lab.dns.as_ref().map_or(0, FleetDns::queries);
     let load = load_average();
     let lab0 = lab.cpu();
     // FLEET_WRAP: a command prefix for profiling, e.g. `perf record -e cpu-clock -g --`.
@@ -87,7 +107,13 @@ pub(crate) fn run_scan(
     let child = cmd
         .args(["scan", "-i"])
         .arg(inv)
-        .args(["--depth", depth, "--rate", "0", "--concurrency"])
+        .args([
+            "--depth",
+            depth,
+            "--rate",
+            variant.strip_prefix("rate").unwrap_or("0"),
+        ])
+        .arg("--concurrency")
         .arg(cfg.concurrency.to_string())
         .args(["--connect-timeout", &cfg.connect_timeout])
         .args([
@@ -97,8 +123,7 @@ pub(crate) fn run_scan(
             "never",
             "--quiet",
         ])
-        .arg("--ca-bundle")
-        .arg(&lab.ca)
+        .args(&extra)
         .arg("--csv")
         .arg(&csv)
         .arg("--jsonl")
@@ -109,6 +134,7 @@ pub(crate) fn run_scan(
         .expect("start rdpsweep scan");
     let usage = wait_usage(&child, started);
     let lab_cpu = lab.cpu().saturating_sub(lab0);
+    let dns_queries = lab.dns.as_ref().map_or(0, FleetDns::queries) - dns0;
     assert_eq!(usage.exit, 0, "rdpsweep scan exited {}", usage.exit);
 
     let f = std::fs::File::open(&jsonl).expect("scan wrote JSONL");
@@ -135,6 +161,7 @@ pub(crate) fn run_scan(
         p99_ms: percentile(&durations, 0.99),
         verdicts,
         load,
+        dns_queries,
     }
 }
 
@@ -182,5 +209,6 @@ pub(crate) fn run_bare(cfg: &Cfg, lab: &mut Labs, inv: &Path, n: usize) -> RunSt
         p99_ms: field("p99"),
         verdicts,
         load,
+        dns_queries: 0,
     }
 }

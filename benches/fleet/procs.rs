@@ -61,6 +61,8 @@ pub(crate) struct Labs {
     pub(crate) inventory: Vec<InvRow>,
     /// Every child's CA, one PEM bundle (`--ca-bundle`).
     pub(crate) ca: PathBuf,
+    /// The fleet's DNS server (`FLEET_CERTS=self-signed`).
+    pub(crate) dns: Option<FleetDns>,
 }
 
 /// Hosts one lab process can serve: its hard descriptor limit, less the open connections
@@ -156,6 +158,7 @@ impl Labs {
             procs,
             inventory,
             ca,
+            dns: self_signed().then(FleetDns::start),
         }
     }
 
@@ -201,7 +204,13 @@ pub(crate) fn lab_role() {
         .build()
         .expect("runtime");
     let lab = rt
-        .block_on(rdpsweep::lab::Lab::scale_with_keys(hosts, base, 3389, keys))
+        .block_on(async {
+            if self_signed() {
+                rdpsweep::lab::Lab::scale_self_signed(hosts, base, 3389, keys).await
+            } else {
+                rdpsweep::lab::Lab::scale_with_keys(hosts, base, 3389, keys).await
+            }
+        })
         .unwrap_or_else(|e| panic!("lab: {e}"));
     std::fs::write(dir.join("lab-inventory.csv"), lab.inventory_csv()).expect("write inventory");
     std::fs::write(dir.join("lab-ca.pem"), &lab.ca_pem).expect("write CA");

@@ -22,6 +22,8 @@ pub(crate) struct Cfg {
     pub(crate) mix: Mix,
     pub(crate) key: String,
     pub(crate) ca: String,
+    /// `FLEET_CERTS=self-signed`: the Windows-like fleet (see main.rs).
+    pub(crate) self_signed: bool,
     pub(crate) rate: Option<u32>,
     pub(crate) rate_secs: u64,
     pub(crate) rate_depth: String,
@@ -80,6 +82,7 @@ impl Cfg {
             mix,
             key: env_or("FLEET_KEY", "ecdsa"),
             ca: env_or("FLEET_CA", "rsa"),
+            self_signed: self_signed(),
             rate: std::env::var("FLEET_RATE").ok().map(|v| {
                 v.trim()
                     .parse()
@@ -138,4 +141,10 @@ pub(crate) fn cpu_model() -> String {
                 .map(|m| m.trim().to_string())
         })
         .unwrap_or_else(|| "?".into())
+}
+
+/// `FLEET_CERTS`: `ca` (default: certificates from the lab CA, passed with --ca-bundle) or
+/// `self-signed` (Windows' own certificates, default DNS settings against the fleet's DNS).
+pub(crate) fn self_signed() -> bool {
+    env_or("FLEET_CERTS", "ca") == "self-signed"
 }

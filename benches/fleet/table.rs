@@ -8,7 +8,7 @@ pub(crate) fn fleet_mode(cfg: &Cfg) {
     let lab_hosts = max + max / 40 + 16;
     std::fs::create_dir_all(&cfg.out).expect("create FLEET_OUT");
     println!(
-        "fleet: {} x {} (nproc {}), load {}; sizes {:?}, depths {:?}, concurrency {}, runs {}, mix {:?}, key {}, CA {}, connect timeout {}",
+        "fleet: {} x {} (nproc {}), load {}; sizes {:?}, depths {:?}, concurrency {}, runs {}, mix {:?}, key {}, CA {}, certs {}, connect timeout {}",
         cpu_model(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -20,6 +20,11 @@ pub(crate) fn fleet_mode(cfg: &Cfg) {
         cfg.mix,
         cfg.key,
         cfg.ca,
+        if cfg.self_signed {
+            "self-signed, IP targets, default DNS settings"
+        } else {
+            "lab CA (--ca-bundle)"
+        },
         cfg.connect_timeout
     );
     let per = env_num(
@@ -73,11 +78,12 @@ pub(crate) fn fleet_mode(cfg: &Cfg) {
                     run_scan(cfg, &mut lab, &inv, n, &tool, &cfg.out)
                 };
                 eprintln!(
-                    "fleet: run {run} {n:>6} {tool:<8} {:>7.0} hosts/s  {:>6.0} us CPU/host  RSS {:>5.1} MiB  lab {:>4.0} us/host  (load {})",
+                    "fleet: run {run} {n:>6} {tool:<8} {:>7.0} hosts/s  {:>6.0} us CPU/host  RSS {:>5.1} MiB  lab {:>4.0} us/host  DNS {:>5.0} q/s  (load {})",
                     st.hosts_per_s(),
                     st.cpu_us_per_host(),
                     st.max_rss_kib as f64 / 1024.0,
                     st.lab_us_per_host(),
+                    st.dns_per_s(),
                     st.load
                 );
                 results.entry((n, tool)).or_default().push(st);
@@ -91,9 +97,9 @@ pub(crate) fn fleet_mode(cfg: &Cfg) {
 pub(crate) fn print_table(cfg: &Cfg, results: &BTreeMap<(usize, String), Vec<RunStats>>) {
     println!();
     println!(
-        "| hosts | tool | hosts/s best [min-max] | % of bare | conn/host | p50 / p99 ms | peak RSS MiB | CPU s / 1k hosts (best) | lab CPU s / 1k hosts | load at start |"
+        "| hosts | tool | hosts/s best [min-max] | % of bare | conn/host | p50 / p99 ms | peak RSS MiB | CPU s / 1k hosts (best) | lab CPU s / 1k hosts | CPU x bare | DNS queries/s | load at start |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for ((n, tool), runs) in results {
         let best = runs
             .iter()
@@ -118,8 +124,13 @@ pub(crate) fn print_table(cfg: &Cfg, results: &BTreeMap<(usize, String), Vec<Run
             .and_then(|b| b.iter().map(RunStats::hosts_per_s).reduce(f64::max))
             .map(|b| format!("{:.0} %", 100.0 * hi / b.max(1e-9)))
             .unwrap_or_else(|| "-".into());
+        let cpu_vs_bare = results
+            .get(&(*n, "bare".to_string()))
+            .and_then(|b| b.iter().map(RunStats::cpu_us_per_host).reduce(f64::min))
+            .map(|b| format!("{:.2}", cpu / b.max(1e-9)))
+            .unwrap_or_else(|| "-".into());
         println!(
-            "| {n} | {tool} | {:.0} [{lo:.0}-{hi:.0}] | {vs_bare} | {:.2} | {:.1} / {:.1} | {:.1} | {:.3} | {:.3} | {} |",
+            "| {n} | {tool} | {:.0} [{lo:.0}-{hi:.0}] | {vs_bare} | {:.2} | {:.1} / {:.1} | {:.1} | {:.3} | {:.3} | {cpu_vs_bare} | {:.0} | {} |",
             best.hosts_per_s(),
             best.conn_per_host(),
             best.p50_ms,
@@ -127,6 +138,7 @@ pub(crate) fn print_table(cfg: &Cfg, results: &BTreeMap<(usize, String), Vec<Run
             rss as f64 / 1024.0,
             cpu / 1000.0,
             lab / 1000.0,
+            best.dns_per_s(),
             best.load
         );
     }

@@ -114,6 +114,7 @@ fn lab_scan_config(
             timeout: Duration::from_secs(1),
             attempts: 2,
             rate: 0,
+            ptr_rate: 0,
             ptr: true,
         },
         probe: ProbeOptions {

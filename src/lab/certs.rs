@@ -168,6 +168,10 @@ impl Pki {
             // A name that belongs to another machine (a certificate copied between servers).
             CertKind::WrongName => "other-server.lab.test".to_string(),
             CertKind::HostileSubject => "<script>alert(1)</script>".to_string(),
+            // Windows names its self-signed certificate after the machine, never after an IP.
+            CertKind::SelfSigned if name.is_none() => {
+                format!("{}.{}", super::unnamed_label(ip), super::ZONE)
+            }
             _ => name.unwrap_or(&ip_text).to_string(),
         };
         params.distinguished_name = rcgen::DistinguishedName::new();

@@ -821,8 +821,39 @@ impl Lab {
         port: u16,
         keys: LabKeys,
     ) -> std::io::Result<Lab> {
+        Lab::scale_fleet(n, base, port, keys, false).await
+    }
+
+    /// [`Lab::scale_with_keys`] as an untouched Windows fleet looks: every valid certificate is
+    /// the machine's own self-signed one (CN = `lab-A-B-C.lab.test`, the name its NTLM
+    /// CHALLENGE announces, no SAN), so an IP scan needs each host's PTR name to judge it.
+    pub async fn scale_self_signed(
+        n: usize,
+        base: Ipv4Addr,
+        port: u16,
+        keys: LabKeys,
+    ) -> std::io::Result<Lab> {
+        Lab::scale_fleet(n, base, port, keys, true).await
+    }
+
+    async fn scale_fleet(
+        n: usize,
+        base: Ipv4Addr,
+        port: u16,
+        keys: LabKeys,
+        self_signed: bool,
+    ) -> std::io::Result<Lab> {
         let hosts = (0..n)
-            .map(|i| (None, scale_behavior(i), scale_note(i)))
+            .map(|i| {
+                let mut b = scale_behavior(i);
+                if let Behavior::Rdp(h) = &mut b
+                    && self_signed
+                    && h.cert == CertKind::Valid
+                {
+                    h.cert = CertKind::SelfSigned;
+                }
+                (None, b, scale_note(i))
+            })
             .collect();
         Lab::start_inner(
             LabConfig {
@@ -933,6 +964,18 @@ impl Drop for Lab {
         for t in &self.tasks {
             t.abort();
         }
+    }
+}
+
+/// The machine name of a host without a DNS name (NTLM, self-signed certificate):
+/// `lab-A-B-C` from the last three octets of its address.
+pub fn unnamed_label(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            format!("lab-{}-{}-{}", o[1], o[2], o[3])
+        }
+        IpAddr::V6(_) => "lab-host".to_string(),
     }
 }
 

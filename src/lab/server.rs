@@ -250,13 +250,7 @@ impl HostCtx {
         let label = match (h.nla, self.name.as_deref()) {
             (NlaMode::NameMismatch, _) => "oldsrv07".to_string(),
             (_, Some(n)) => n.split('.').next().unwrap_or(n).to_string(),
-            (_, None) => match self.addr {
-                IpAddr::V4(a) => {
-                    let o = a.octets();
-                    format!("lab-{}-{}-{}", o[1], o[2], o[3])
-                }
-                IpAddr::V6(_) => "lab-host".to_string(),
-            },
+            (_, None) => super::unnamed_label(self.addr),
         };
         let nb: String = label.to_ascii_uppercase().chars().take(15).collect();
         let n = &h.names;

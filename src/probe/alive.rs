@@ -65,6 +65,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             attempts: 1,
             rate: 0,
+            ptr_rate: 0,
             ptr: false,
         })
         .unwrap();

@@ -25,9 +25,8 @@ pub mod udp;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Instant as StdInstant;
 
-use governor::{DefaultDirectRateLimiter, Jitter, Quota};
 use tokio::time::Instant;
 
 pub use host::HostCtx;
@@ -36,6 +35,7 @@ pub use options::{Depth, ProbeOptions};
 use crate::cert::TrustStore;
 use crate::clock::{Timestamp, ms_since};
 use crate::model::{DnsOutcome, DnsStatus, NegResult, ProbeRecord, TcpStatus, TlsStatus};
+use crate::pace::Pacer;
 use crate::resolve::Resolver;
 use crate::target::{Host, Target};
 use crate::tls::danger::TlsConfigs;
@@ -52,8 +52,7 @@ pub struct Prober {
     pub resolver: Resolver,
     /// `--check-revocation`: the scan's OCSP/CRL answers, shared by every host.
     pub revocation: Option<revocation::RevocationCache>,
-    limiter: Option<DefaultDirectRateLimiter>,
-    jitter: Jitter,
+    limiter: Option<Pacer>,
     /// Set once the scanner warned that it ran out of descriptors or ports (one warning a scan).
     exhaustion_warned: AtomicBool,
 }
@@ -61,12 +60,6 @@ pub struct Prober {
 impl Prober {
     pub fn new(opts: ProbeOptions, resolver: Resolver, trust: TrustStore) -> Prober {
         let limiter = new_limiter(opts.rate);
-        // Jitter spreads connection starts a little so hosts of one subnet are not hit in lockstep.
-        let jitter_ms = if opts.rate == 0 {
-            0
-        } else {
-            (1000 / u64::from(opts.rate.max(1))).min(50)
-        };
         Prober {
             revocation: opts.check_revocation.then(revocation::RevocationCache::new),
             opts,
@@ -74,15 +67,14 @@ impl Prober {
             trust,
             resolver,
             limiter,
-            jitter: Jitter::up_to(Duration::from_millis(jitter_ms)),
             exhaustion_warned: AtomicBool::new(false),
         }
     }
 
-    /// Wait for the global new-connection quota.
+    /// Wait for the global new-connection quota (a reserved slot: no CPU while waiting).
     pub async fn rate_wait(&self) {
         if let Some(l) = &self.limiter {
-            l.until_ready_with_jitter(self.jitter).await;
+            l.wait().await;
         }
     }
 
@@ -171,6 +163,11 @@ impl Prober {
         if let Some(c) = rec.cert.as_mut() {
             cert::check_name(&self.resolver, &target.host, ip, c, &mut rec.dns).await;
         }
+        // An IP target whose server names itself: its PTR name is compared with that name
+        // (stale reverse DNS). The same cached lookup as the certificate check's, not a second.
+        if matches!(target.host, Host::Ip(_)) && rec.dns.ptr.is_none() && announces_name(&rec) {
+            rec.dns.ptr = self.resolver.ptr(ip).await;
+        }
         rec
     }
 
@@ -192,13 +189,21 @@ impl Prober {
     }
 }
 
-pub fn new_limiter(rate: u32) -> Option<DefaultDirectRateLimiter> {
-    let per_sec = std::num::NonZeroU32::new(rate)?;
+/// The `--rate` limiter: `rate` new connections per second, `None` for 0 (unlimited).
+pub fn new_limiter(rate: u32) -> Option<Pacer> {
     // A burst of 10 ms worth keeps high rates smooth on a 1 ms timer without an initial flood.
-    let burst = std::num::NonZeroU32::new((rate / 100).max(1)).unwrap_or(std::num::NonZeroU32::MIN);
-    Some(governor::RateLimiter::direct(
-        Quota::per_second(per_sec).allow_burst(burst),
-    ))
+    // No jitter: every connection has its own reserved slot, so hosts are never started in
+    // lockstep, and a random delay after the slot could only push more connections into one
+    // window than the rate and burst allow.
+    Pacer::per_second(rate, (rate / 100).max(1))
+}
+
+/// Whether the server announced its computer name (NTLM CHALLENGE).
+fn announces_name(r: &ProbeRecord) -> bool {
+    r.credssp
+        .as_ref()
+        .and_then(|c| c.ntlm.as_ref())
+        .is_some_and(|n| n.nb_computer.is_some() || n.dns_computer.is_some())
 }
 
 /// Attempts that ended in a timeout are retried (`--retries`).

@@ -33,12 +33,10 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
@@ -52,6 +50,7 @@ use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use tokio::sync::OnceCell;
 
 use crate::model::{DnsOutcome, DnsStatus};
+use crate::pace::Pacer;
 
 mod setup;
 pub use setup::{DnsServerError, PinError, PinNameError, parse_dns_server, parse_pin};
@@ -106,10 +105,29 @@ pub struct ResolverOptions {
     pub timeout: Duration,
     /// Tries per query (0 is taken as 1).
     pub attempts: usize,
-    /// Queries per second, 0 = unlimited (token bucket, no initial burst).
+    /// Forward queries per second, 0 = unlimited (evenly spaced, no burst).
     pub rate: u32,
+    /// PTR queries per second, 0 = unlimited. The scan gives PTR lookups a budget of their own
+    /// ([`ptr_rate`]): at most one per address, so they cannot outpace the connections.
+    pub ptr_rate: u32,
     /// PTR lookups for IP targets.
     pub ptr: bool,
+}
+
+/// The PTR budget of a scan: PTR lookups never set the pace of an IP scan (each IP target may
+/// need one, for the certificate's name and the NTLM computer name), yet stay bounded.
+///
+/// A PTR query is asked at most once per address (cached), and every address costs at least
+/// one connection, so at `--rate R` the resolver sees at most max(R, `--dns-rate`) PTR queries
+/// per second; that is the budget. With `--rate 0` or `--dns-rate 0` (either limit lifted on
+/// purpose) it is unlimited: the host rate bounds it, and `--concurrency` bounds the queries in
+/// flight. Forward lookups of names keep `--dns-rate` alone.
+pub fn ptr_rate(dns_rate: u32, conn_rate: u32) -> u32 {
+    if dns_rate == 0 || conn_rate == 0 {
+        0
+    } else {
+        dns_rate.max(conn_rate)
+    }
 }
 
 /// The scan's resolver: cheap to clone, shared by every task.
@@ -121,7 +139,10 @@ pub struct Resolver {
 struct Inner {
     hickory: TokioResolver,
     pins: HashMap<String, Vec<IpAddr>>,
-    limiter: Option<DefaultDirectRateLimiter>,
+    /// Forward queries (`--dns-rate`).
+    limiter: Option<Pacer>,
+    /// PTR queries: their own budget (see [`ResolverOptions::ptr_rate`]).
+    ptr_limiter: Option<Pacer>,
     /// Upper bound for one query: timeout x attempts (+ slack).
     deadline: Duration,
     ptr_enabled: bool,
@@ -191,8 +212,9 @@ impl Resolver {
             }
         }
 
-        let limiter = NonZeroU32::new(opts.rate)
-            .map(|rate| RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)));
+        // No burst: a resolver sees an even stream from the first query on.
+        let limiter = Pacer::per_second(opts.rate, 1);
+        let ptr_limiter = Pacer::per_second(opts.ptr_rate, 1);
 
         let tries = u32::try_from(attempts).unwrap_or(u32::MAX);
         let deadline = opts
@@ -206,6 +228,7 @@ impl Resolver {
                 hickory,
                 pins,
                 limiter,
+                ptr_limiter,
                 deadline,
                 ptr_enabled: opts.ptr,
                 names: OnceMap::new(CACHE_CAPACITY),
@@ -293,7 +316,7 @@ impl Inner {
     async fn query(&self, name: Name, rtype: RecordType) -> Result<Lookup, NetError> {
         if let Some(limiter) = &self.limiter {
             // Waiting for the rate limiter is not part of the DNS timeout.
-            limiter.until_ready().await;
+            limiter.wait().await;
         }
         match tokio::time::timeout(self.deadline, self.hickory.lookup(name, rtype)).await {
             Ok(result) => result,
@@ -302,14 +325,16 @@ impl Inner {
     }
 
     async fn reverse(&self, ip: IpAddr) -> Option<String> {
-        if let Some(limiter) = &self.limiter {
-            limiter.until_ready().await;
+        if let Some(limiter) = &self.ptr_limiter {
+            limiter.wait().await;
         }
         let lookup = tokio::time::timeout(self.deadline, self.hickory.reverse_lookup(ip))
             .await
             .ok()?
             .ok()?;
-        ptr_name(&lookup)
+        // hickory answers 127/8 and ::1 itself with `localhost` (RFC 6761), never asking the
+        // server: that is no machine's name to compare with a certificate or an NTLM name.
+        ptr_name(&lookup).filter(|name| !(ip.is_loopback() && name == "localhost"))
     }
 }
 

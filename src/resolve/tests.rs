@@ -533,6 +533,7 @@ fn options(server: SocketAddr) -> ResolverOptions {
         timeout: Duration::from_millis(400),
         attempts: 1,
         rate: 0,
+        ptr_rate: 0,
         ptr: true,
     }
 }
@@ -825,4 +826,24 @@ fn rejects_zero_timeout() {
         Resolver::new(opts),
         Err(ResolverError::ZeroTimeout)
     ));
+}
+
+#[test]
+fn ptr_budget_follows_the_connection_rate() {
+    // Defaults (--dns-rate 200, --rate 100): PTR keeps the larger budget.
+    assert_eq!(ptr_rate(200, 100), 200);
+    // A faster scan: PTR follows --rate, so it never sets the pace.
+    assert_eq!(ptr_rate(200, 5_000), 5_000);
+    // Either limit lifted on purpose: unlimited (one query per address, at most --concurrency in flight).
+    assert_eq!(ptr_rate(200, 0), 0);
+    assert_eq!(ptr_rate(0, 100), 0);
+}
+
+#[tokio::test]
+async fn loopback_ptr_is_no_machine_name() {
+    // hickory answers 127/8 and ::1 with `localhost` without a query: not a name to compare.
+    let server = spawn_server().await;
+    let r = Resolver::new(options(server.addr)).expect("resolver");
+    assert_eq!(r.ptr("127.200.0.1".parse().unwrap()).await, None);
+    assert_eq!(r.ptr("::1".parse().unwrap()).await, None);
 }
