@@ -259,7 +259,7 @@ pub enum Behavior {
 
 impl Behavior {
     /// The verdict code a scanner should give this host: the primary finding's code from
-    /// diagnose.rs, or "ok" when nothing is at warn or above.
+    /// diagnose/, or "ok" when nothing is at warn or above.
     pub fn expected(&self) -> FindingCode {
         match self {
             Behavior::Closed => FindingCode::PortClosed,
