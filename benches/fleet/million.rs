@@ -17,7 +17,8 @@
 //! CC selecting TLS, a rustls handshake with one self-signed ECDSA certificate, then waits for
 //! the client to close. Its certificate names no address, so the scanner asks for each
 //! address's PTR name; the listener also answers DNS on 127.0.0.1:53 (NXDOMAIN, at once), so
-//! the figures measure the scanner, not a resolver's timeouts.
+//! the figures measure the scanner, not a resolver's timeouts. `FLEET_MILLION_CERT=ip` serves a
+//! certificate naming the dialed address instead (made per connection), so no PTR is asked.
 //!
 //! Targets: one range `127.16.0.0-…` of the requested size (`--max-targets` raised), so the
 //! inventory is a few integers whatever the size. Scanner flags: `--depth quick --rate 0
@@ -202,6 +203,10 @@ pub(crate) fn million_lab_role() {
         .expect("server config");
         cfg.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        // FLEET_MILLION_CERT=ip: a certificate naming the dialed address, made per connection
+        // (the key is shared), so the scanner has no PTR name to ask for; isolates the
+        // resolver's share of the scanner's memory.
+        let per_ip = (env_or("FLEET_MILLION_CERT", "self") == "ip").then(|| Arc::new(key));
         let sock = tokio::net::TcpSocket::new_v4().expect("socket");
         sock.set_reuseaddr(true).expect("reuseaddr");
         sock.bind(SocketAddr::from(([0, 0, 0, 0], 3389)))
@@ -217,12 +222,34 @@ pub(crate) fn million_lab_role() {
             let Ok((s, _)) = listener.accept().await else {
                 continue;
             };
-            let acc = acceptor.clone();
+            let acc = match (&per_ip, s.local_addr()) {
+                (Some(key), Ok(local)) => ip_acceptor(key, local.ip()),
+                _ => acceptor.clone(),
+            };
             tokio::spawn(async move {
                 let _ = tokio::time::timeout(Duration::from_secs(10), serve(s, acc)).await;
             });
         }
     });
+}
+
+/// A TLS acceptor whose certificate names `ip` (self-signed with the shared key).
+fn ip_acceptor(key: &rcgen::KeyPair, ip: IpAddr) -> tokio_rustls::TlsAcceptor {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.subject_alt_names = vec![rcgen::SanType::IpAddress(ip)];
+    let cert = params.self_signed(key).expect("self-signed");
+    let der = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        key.serialize_der(),
+    ));
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS12])
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], der)
+    .expect("server config");
+    tokio_rustls::TlsAcceptor::from(Arc::new(cfg))
 }
 
 /// One connection: read the CR, confirm TLS, handshake, wait for the client to close.
