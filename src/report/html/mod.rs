@@ -23,10 +23,11 @@
 //!   g 1 = gone (baseline row)}`.
 //!
 //! Files: this one is the sink (and the escaping every part shares); `view.rs` turns a report
-//! into its row of the data island (cells, findings, details); `spill.rs` keeps those rows in
-//! an unnamed temporary file until the page is written; `summary.rs` tallies what the header
-//! shows (flat in the number of rows); `page.rs` writes the markup; `report.css` and `report.js` are the page's only
-//! style and script, inlined and allowed by their hashes.
+//! into its row of the data island (cells, findings, details); `spill.rs` keeps those rows and
+//! the shared-value table in unnamed temporary files until the page is written; `summary.rs`
+//! tallies what the header shows (flat in the number of rows); `page.rs` writes the markup;
+//! `report.css` and `report.js` are the page's only style and script, inlined and allowed by
+//! their hashes.
 //!
 //! Baseline: the sink does not diff. The writer (`engine::RowWriter`, used by scan, report
 //! --from and merge) classifies each row against the baseline and adds the gone rows; the sink

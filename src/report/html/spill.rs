@@ -1,7 +1,8 @@
-//! Where the matrix's rows wait until the page is written. The header (counts, causes,
-//! horizon) comes before the rows in the page and needs all of them, so the rows, serialised
-//! exactly as the page carries them, go to a temporary file and are copied into the page at
-//! the end: the sink's memory stays flat however large the fleet (issue 18).
+//! Where the matrix's rows (and the shared-value table, `view::Interner`) wait until the page
+//! is written. The header (counts, causes, horizon) comes before the rows in the page and needs
+//! all of them, so the rows, serialised exactly as the page carries them, go to a temporary
+//! file and are copied into the page at the end: the sink's memory stays flat however large
+//! the fleet (issue 18).
 //!
 //! The file has no name: `O_TMPFILE` where the filesystem supports it, else a dot-named file
 //! removed the moment it is open. So it is gone on success, on error, on Ctrl-C and even after
