@@ -139,7 +139,10 @@ async fn interrupted_mid_scan(third: u8, hosts: usize, sig: i32) {
     let ca = dir.path().join("ca.pem");
     std::fs::write(&inv, lab.inventory_csv()).expect("inventory");
     std::fs::write(&ca, &lab.ca_pem).expect("ca");
+    // The HTML page too: its rows wait in an unnamed file until the end (report/html/spill.rs).
     let mut child = scan_cmd(&inv, &ca, dir.path(), "3s")
+        .arg("--html")
+        .arg(dir.path().join("out.html"))
         .spawn()
         .expect("spawn");
     // Mid-scan: a few hundred hosts in, thousands to go.
@@ -184,6 +187,27 @@ async fn interrupted_mid_scan(third: u8, hosts: usize, sig: i32) {
         Some(csv.len()),
         "every host the scan finished is in the files: {stderr}"
     );
+    // The page carries the same finished rows, and says the scan was interrupted.
+    let html = std::fs::read_to_string(dir.path().join("out.html")).expect("HTML page written");
+    let island = html
+        .split_once("<script type=\"application/json\" id=\"data\">")
+        .and_then(|(_, rest)| rest.split_once("</script>"))
+        .map(|(json, _)| json)
+        .expect("data island");
+    let doc: serde_json::Value = serde_json::from_str(island).expect("island is JSON");
+    let page_hosts: HashSet<&str> = doc["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["h"].as_str())
+        .collect();
+    assert_eq!(doc["rows"].as_array().map(Vec::len), Some(csv.len()));
+    assert_eq!(
+        page_hosts,
+        a.iter().map(|h| h.as_str()).collect::<HashSet<&str>>(),
+        "the page has the CSV's hosts"
+    );
+    assert!(html.contains("Interrupted scan."), "interrupted banner");
     // No temporary left beside the reports.
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .expect("dir")

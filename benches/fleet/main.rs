@@ -78,6 +78,7 @@ mod bare;
 mod dns;
 mod inventory;
 mod measure;
+mod million;
 mod procs;
 mod rate;
 mod settings;
@@ -96,10 +97,16 @@ fn main() {
     match std::env::var("FLEET_ROLE").as_deref() {
         Ok("lab") => lab_role(),
         Ok("bare") => bare_role(),
+        Ok("million-lab") => million::million_lab_role(),
         _ => {
             // `cargo test --all-targets` runs bench binaries without `--bench`: do nothing then.
             if !std::env::args().any(|a| a == "--bench") {
                 println!("fleet: a benchmark; run it with `cargo bench --bench fleet`");
+                return;
+            }
+            // The million-target mode (benches/fleet/million.rs) first leaves the host's network.
+            if let Ok(sizes) = std::env::var("FLEET_MILLION") {
+                million::million_mode(&sizes);
                 return;
             }
             let cfg = Cfg::from_env();

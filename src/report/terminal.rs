@@ -205,7 +205,7 @@ pub fn render(out: &Outcome, reports: &[String], colour: bool, width: usize) -> 
                     p.sev(sev, icon(sev)),
                     // Padded before colouring: escape codes take no columns.
                     p.sev(sev, &format!("{:<code_w$}", code.as_str())),
-                    cause.hosts.len(),
+                    cause.hosts,
                     fix.next().unwrap_or_default()
                 ));
                 for more in fix {

@@ -23,15 +23,18 @@
 //!   g 1 = gone (baseline row)}`.
 //!
 //! Files: this one is the sink (and the escaping every part shares); `view.rs` turns a report
-//! into its row of the data island (cells, findings, details); `summary.rs` tallies what the
-//! header shows; `page.rs` writes the markup; `report.css` and `report.js` are the page's only
-//! style and script, inlined and allowed by their hashes.
+//! into its row of the data island (cells, findings, details); `spill.rs` keeps those rows and
+//! the shared-value table in unnamed temporary files until the page is written; `summary.rs`
+//! tallies what the header shows (flat in the number of rows); `page.rs` writes the markup;
+//! `report.css` and `report.js` are the page's only style and script, inlined and allowed by
+//! their hashes.
 //!
 //! Baseline: the sink does not diff. The writer (`engine::RowWriter`, used by scan, report
 //! --from and merge) classifies each row against the baseline and adds the gone rows; the sink
 //! shows the `change` each row carries.
 
 mod page;
+mod spill;
 pub mod summary;
 mod view;
 
@@ -44,6 +47,7 @@ use super::{Dest, Sink, Summary};
 use crate::clock::Timestamp;
 use crate::model::HostReport;
 use crate::report::Output;
+use spill::Spill;
 
 /// Longest value shown for one field: a hostile server cannot bloat the report without bound.
 const MAX_VALUE: usize = 2_000;
@@ -52,26 +56,26 @@ const LIST_CAP: usize = 200;
 /// Certificate horizon in days.
 pub const HORIZON: [i64; 3] = [7, 30, 90];
 
-/// Keeps one compact JSON row per report and writes the page at finish.
+/// Spills one compact JSON row per report and writes the page at finish.
 pub struct HtmlSink {
     w: Dest,
     acc: Collector,
 }
 
 impl HtmlSink {
-    /// Opens the destination now, so an unwritable path fails before the scan starts.
+    /// Opens the destination and the row spill now, so an unwritable path fails before the
+    /// scan starts.
     pub fn create(out: &Output, extras: &[String]) -> io::Result<HtmlSink> {
         Ok(HtmlSink {
             w: Dest::open(out)?,
-            acc: Collector::new(extras),
+            acc: Collector::new(extras, Spill::for_output(out)?, Spill::for_output(out)?),
         })
     }
 }
 
 impl Sink for HtmlSink {
     fn write(&mut self, r: &HostReport) -> io::Result<()> {
-        self.acc.add(r);
-        Ok(())
+        self.acc.add(r)
     }
 
     fn finish(mut self: Box<Self>, summary: &Summary) -> io::Result<()> {
@@ -83,18 +87,19 @@ impl Sink for HtmlSink {
 /// The whole page for these reports, exactly as the sink writes it: rows that carry a
 /// `change` (set by the writer's baseline diff) get the Change column.
 pub fn render(reports: &[HostReport], summary: &Summary, extras: &[String]) -> String {
-    let mut acc = Collector::new(extras);
+    let mut acc = Collector::new(extras, Spill::Mem(Vec::new()), Spill::Mem(Vec::new()));
     for r in reports {
-        acc.add(r);
+        // Spilling into memory cannot fail.
+        let _ = acc.add(r);
     }
-    let mut out = Vec::with_capacity(64 * 1024 + acc.rows.bytes());
+    let mut out = Vec::with_capacity(64 * 1024);
     // Writing into a Vec cannot fail.
     let _ = acc.write_html(&mut out, summary);
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Everything the page needs, gathered row by row: the rows themselves (view) and the
-/// header's tallies (summary).
+/// Everything the page needs, gathered row by row: the rows (serialised by view, spilled
+/// until the end) and the header's tallies (summary).
 struct Collector {
     extras: Vec<String>,
     /// Some row carried a change: the page gets the Change column and the changes panel.
@@ -102,21 +107,27 @@ struct Collector {
     /// "Now" for rows whose scan time does not parse.
     fallback_now: i64,
     rows: view::Rows,
+    /// Rows spilled so far.
+    rows_n: usize,
+    spill: Spill,
     tally: summary::Tally,
 }
 
 impl Collector {
-    fn new(extras: &[String]) -> Collector {
+    /// `spill` takes the rows, `strings` the shared-value table.
+    fn new(extras: &[String], spill: Spill, strings: Spill) -> Collector {
         Collector {
             extras: extras.to_vec(),
             with_changes: false,
             fallback_now: Timestamp::now().unix(),
-            rows: view::Rows::default(),
+            rows: view::Rows::new(strings),
+            rows_n: 0,
+            spill,
             tally: summary::Tally::default(),
         }
     }
 
-    fn add(&mut self, r: &HostReport) {
+    fn add(&mut self, r: &HostReport) -> io::Result<()> {
         let rec = &r.record;
         let change = r.change.map(|c| (c, r.first_seen_failing.clone()));
         if change.is_some() {
@@ -126,8 +137,19 @@ impl Collector {
         let (now, days) = summary::cert_days(r, self.fallback_now);
         let address = rec.address.map(|a| a.to_string()).unwrap_or_default();
         self.tally.add(r, change.as_ref(), days, &address);
-        self.rows
+        let row = self
+            .rows
             .add(r, change.as_ref(), now, days, address, &self.extras);
+        // Spilled exactly as the page's row list carries it: copied verbatim at the end.
+        if let Some(e) = self.rows.strings.take_error() {
+            return Err(e);
+        }
+        if self.rows_n > 0 {
+            self.spill.write_all(b",\n")?;
+        }
+        self.spill.write_all(row.as_bytes())?;
+        self.rows_n += 1;
+        Ok(())
     }
 }
 

@@ -2,7 +2,6 @@
 //! matrix's static table, the data island and the script. Every server- or inventory-
 //! controlled string goes through `esc`, or `script_safe_json` inside the island.
 
-use std::collections::HashSet;
 use std::io::{self, Write};
 
 use sha2::{Digest, Sha256};
@@ -22,7 +21,7 @@ pub(super) const CSS: &str = concat!("\n", include_str!("report.css"));
 pub(super) const JS: &str = concat!("\n", include_str!("report.js"));
 
 impl Collector {
-    pub(super) fn write_html<W: Write>(&self, w: &mut W, summary: &Summary) -> io::Result<()> {
+    pub(super) fn write_html<W: Write>(&mut self, w: &mut W, summary: &Summary) -> io::Result<()> {
         let cols = view::columns(&self.extras, self.with_changes);
         let css = format!("{CSS}{}", col_css(&cols));
         let css = css.as_str();
@@ -98,24 +97,16 @@ impl Collector {
             w,
             "<script type=\"application/json\" id=\"data\">{head},\"rows\":["
         )?;
-        for (i, row) in self.rows.list.iter().enumerate() {
-            if i > 0 {
-                w.write_all(b",\n")?;
-            }
-            w.write_all(row.as_bytes())?;
-        }
+        self.spill.copy_to(w)?;
         // The shared-value table last: it is complete only after every row.
-        let strings =
-            script_safe_json(&serde_json::Value::from(self.rows.strings.list.clone()).to_string());
-        write!(
-            w,
-            "],\n\"strings\":{strings}}}</script>\n<script>{js}</script>\n</body>\n</html>\n"
-        )?;
+        w.write_all(b"],\n\"strings\":[")?;
+        self.rows.strings.copy_to(w)?;
+        write!(w, "]}}</script>\n<script>{js}</script>\n</body>\n</html>\n")?;
         Ok(())
     }
 
     fn write_header<W: Write>(&self, w: &mut W, summary: &Summary) -> io::Result<()> {
-        let hosts = self.tally.hosts.len() as u64;
+        let hosts = self.tally.hosts();
         let targets = if summary.targets > 0 {
             summary.targets
         } else {
@@ -268,17 +259,17 @@ impl Collector {
 
     fn write_causes<W: Write>(&self, w: &mut W) -> io::Result<()> {
         let causes = self.tally.ranked_causes();
-        let total_hosts = self.tally.hosts.len().max(1);
+        let total_hosts = (self.tally.hosts() as usize).max(1);
         w.write_all(
             b"<section class=\"panel causes\" aria-labelledby=\"h-causes\">\n\
               <h2 id=\"h-causes\">Why connections fail (0x904 / 0x7), by hosts hit</h2>\n",
         )?;
-        let fails: Vec<(FindingCode, &Cause)> = causes
+        let fails: Vec<(FindingCode, Cause)> = causes
             .iter()
             .filter(|c| c.1.severity == Severity::Fail)
             .copied()
             .collect();
-        let warns: Vec<(FindingCode, &Cause)> = causes
+        let warns: Vec<(FindingCode, Cause)> = causes
             .iter()
             .filter(|c| c.1.severity == Severity::Warn)
             .copied()
@@ -292,16 +283,15 @@ impl Collector {
             self.write_cause_table(w, &fails, total_hosts)?;
         }
         if !warns.is_empty() {
-            let hit: HashSet<&(String, u16)> =
-                warns.iter().flat_map(|c| c.1.hosts.iter()).collect();
+            let hit = self.tally.warn_hosts();
             writeln!(
                 w,
                 "<details class=\"warns\"><summary>Warnings: {} cause{}, {} host{} \
                  <span class=\"muted\">(connections work; users see prompts, or it will break)</span></summary>",
                 warns.len(),
                 if warns.len() == 1 { "" } else { "s" },
-                fmt_n(hit.len() as u64),
-                if hit.len() == 1 { "" } else { "s" },
+                fmt_n(hit),
+                if hit == 1 { "" } else { "s" },
             )?;
             self.write_cause_table(w, &warns, total_hosts)?;
             w.write_all(b"</details>\n")?;
@@ -312,7 +302,7 @@ impl Collector {
     fn write_cause_table<W: Write>(
         &self,
         w: &mut W,
-        list: &[(FindingCode, &Cause)],
+        list: &[(FindingCode, Cause)],
         total: usize,
     ) -> io::Result<()> {
         w.write_all(
@@ -321,7 +311,7 @@ impl Collector {
         )?;
         for (code, c) in list {
             let (summary, remedy) = (code.summary(), code.remedy());
-            let hits = c.hosts.len();
+            let hits = c.hosts as usize;
             // Bar width in 5 % steps via classes: the CSP allows no inline style attributes.
             let step = (hits * 20).div_ceil(total).min(20);
             writeln!(
@@ -342,8 +332,9 @@ impl Collector {
     }
 
     fn write_horizon<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        let mut certs: Vec<&CertLine> = self.tally.certs.iter().collect();
-        certs.sort_by(|a, b| a.days.cmp(&b.days).then(a.host.cmp(&b.host)));
+        // Already sorted by days left, then host; `total` counts the lines not kept.
+        let certs: &[CertLine] = &self.tally.certs.soonest;
+        let total = self.tally.certs.total;
         let (expired, [(d0, n0), (d1, n1), (d2, n2)]) = self.tally.horizon();
         w.write_all(
             b"<section class=\"panel horizon\" aria-labelledby=\"h-horizon\">\n\
@@ -366,7 +357,7 @@ impl Collector {
             )?;
         }
         w.write_all(b"</div>\n")?;
-        if certs.is_empty() {
+        if total == 0 {
             w.write_all(
                 "<p class=\"good\"><span aria-hidden=\"true\">✓</span> No certificate has expired or expires within 90 days.</p>\n"
                     .as_bytes(),
@@ -377,9 +368,9 @@ impl Collector {
                 "<details{}><summary>{} endpoint{} expired or expiring within {} days</summary>\n\
                  <table class=\"mini\"><thead><tr><th scope=\"col\">Host</th><th scope=\"col\">Address</th>\
                  <th scope=\"col\">Expiry</th><th scope=\"col\">Not after</th></tr></thead><tbody>\n",
-                if certs.len() <= 8 { " open" } else { "" },
-                fmt_n(certs.len() as u64),
-                if certs.len() == 1 { "" } else { "s" },
+                if total <= 8 { " open" } else { "" },
+                fmt_n(total),
+                if total == 1 { "" } else { "s" },
                 HORIZON[2]
             )?;
             for c in certs.iter().take(LIST_CAP) {
@@ -401,11 +392,11 @@ impl Collector {
                 )?;
             }
             w.write_all(b"</tbody></table>\n")?;
-            if certs.len() > LIST_CAP {
+            if total > LIST_CAP as u64 {
                 writeln!(
                     w,
                     "<p class=\"muted\">… and {} more: use the tiles above to filter the matrix.</p>",
-                    fmt_n((certs.len() - LIST_CAP) as u64)
+                    fmt_n(total - LIST_CAP as u64)
                 )?;
             }
             w.write_all(b"</details>\n")?;
@@ -438,7 +429,7 @@ impl Collector {
     }
 
     fn write_matrix<W: Write>(&self, w: &mut W, cols: &[(String, String)]) -> io::Result<()> {
-        let total = self.rows.list.len();
+        let total = self.rows_n;
         write!(
             w,
             "<section class=\"matrix\" aria-labelledby=\"h-matrix\">\n<h2 id=\"h-matrix\">Hosts</h2>\n\

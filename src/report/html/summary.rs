@@ -3,19 +3,21 @@
 //! baseline. Gone rows (from the baseline) count only as changes, never as scanned.
 //! The terminal summary reads the same tally (`report::terminal`), so both rank alike.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::view::sev_idx;
 use super::{HORIZON, LIST_CAP, clip};
 use crate::model::{Change, FindingCode, HostReport, Severity};
 
 pub use crate::report::headline::HostKey;
-use crate::report::headline::{Headline, host_key};
+use crate::report::headline::{Headline, host_key, multi_row};
 
-#[derive(Debug, Clone)]
+/// A cause (warn or fail finding code) and the hosts it hits.
+#[derive(Debug, Clone, Copy)]
 pub struct Cause {
+    /// The severity of the first finding seen with this code.
     pub severity: Severity,
-    pub hosts: HashSet<HostKey>,
+    pub hosts: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +30,41 @@ pub struct CertLine {
     pub subject: String,
 }
 
+/// Certificates expired or expiring within the horizon: the counts, and the `LIST_CAP` soonest
+/// (by days left, then host; ties in arrival order), which is all the page lists.
+#[derive(Debug, Clone, Default)]
+pub struct Certs {
+    pub total: u64,
+    pub expired: u64,
+    /// Valid and expiring within each of `HORIZON`'s day counts.
+    pub within: [u64; 3],
+    /// Sorted as listed.
+    pub soonest: Vec<CertLine>,
+}
+
+impl Certs {
+    fn add(&mut self, days: i64, host: &str, line: impl FnOnce() -> CertLine) {
+        self.total += 1;
+        if days < 0 {
+            self.expired += 1;
+        }
+        for (n, h) in self.within.iter_mut().zip(HORIZON) {
+            if days >= 0 && days <= h {
+                *n += 1;
+            }
+        }
+        // After every equal (days, host): a stable sort of every line would keep them so.
+        let host = clip(host, 120);
+        let at = self
+            .soonest
+            .partition_point(|c| (c.days, c.host.as_str()) <= (days, host.as_str()));
+        if at < LIST_CAP {
+            self.soonest.insert(at, line());
+            self.soonest.truncate(LIST_CAP);
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ChangeLine {
     pub host: String,
@@ -38,20 +75,26 @@ pub struct ChangeLine {
     pub since: String,
 }
 
+/// The header's numbers. Memory is flat in the number of rows: counters, one entry per
+/// distinct code, at most `LIST_CAP` lines per list, plus the hosts that have several rows
+/// (a name with several addresses), whose rows must be merged before they count as one host.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
     /// Hosts by verdict severity: the headline counts.
     pub headline: Headline,
-    pub hosts: HashSet<HostKey>,
     pub scanned_rows: u64,
     /// Rows per severity, indexed by `sev_idx`.
     pub sev_rows: [u64; 4],
     /// Verdict -> (rows, worst severity).
     pub verdicts: HashMap<FindingCode, (u64, Severity)>,
-    /// Finding code (warn or fail) -> the hosts it hits.
-    pub causes: HashMap<FindingCode, Cause>,
+    /// Finding code (warn or fail) -> the one-row hosts it hits (see `multi`).
+    causes: HashMap<FindingCode, Cause>,
+    /// One-row hosts hit by a cause whose severity is warn.
+    warn_hosts: u64,
+    /// Hosts with several rows -> the codes (warn or fail) any of their rows has.
+    multi: HashMap<HostKey, Vec<FindingCode>>,
     /// Certificates expired or expiring within the horizon.
-    pub certs: Vec<CertLine>,
+    pub certs: Certs,
     pub changes: HashMap<Change, u64>,
     pub new_list: Vec<ChangeLine>,
     pub fixed_list: Vec<ChangeLine>,
@@ -77,29 +120,21 @@ impl Tally {
         let rec = &r.record;
         let t = &rec.target;
         let gone = matches!(change, Some((Change::Gone, _)));
-        let host_key = host_key(t);
         self.headline.add(r);
 
         if !gone {
             self.scanned_rows += 1;
-            self.hosts.insert(host_key.clone());
             if let Some(n) = self.sev_rows.get_mut(sev_idx(r.severity) as usize) {
                 *n += 1;
             }
             let v = self.verdicts.entry(r.verdict).or_insert((0, r.severity));
             v.0 += 1;
             v.1 = v.1.max(r.severity);
-            for f in r.findings.iter().filter(|f| f.severity >= Severity::Warn) {
-                let c = self.causes.entry(f.code).or_insert_with(|| Cause {
-                    severity: f.severity,
-                    hosts: HashSet::new(),
-                });
-                c.hosts.insert(host_key.clone());
-            }
+            self.add_causes(r);
             if let (Some(days), Some(c)) = (days, rec.cert.as_ref())
                 && days <= HORIZON[2]
             {
-                self.certs.push(CertLine {
+                self.certs.add(days, &t.host, || CertLine {
                     host: clip(&t.host, 120),
                     port: t.port,
                     address: address.to_string(),
@@ -127,15 +162,79 @@ impl Tally {
         }
     }
 
+    /// The row's warn and fail codes: counted now for a one-row host, kept under the host's key
+    /// for one with several rows (a host counts once per cause, however many rows have it).
+    fn add_causes(&mut self, r: &HostReport) {
+        let mut codes: Vec<FindingCode> = Vec::new();
+        for f in r.findings.iter().filter(|f| f.severity >= Severity::Warn) {
+            // The first finding seen with a code sets the cause's severity, as it always did.
+            self.causes.entry(f.code).or_insert(Cause {
+                severity: f.severity,
+                hosts: 0,
+            });
+            if !codes.contains(&f.code) {
+                codes.push(f.code);
+            }
+        }
+        let key = (multi_row(r) || !self.multi.is_empty()).then(|| host_key(&r.record.target));
+        match key {
+            Some(k) if multi_row(r) || self.multi.contains_key(&k) => {
+                let kept = self.multi.entry(k).or_default();
+                for c in codes {
+                    if !kept.contains(&c) {
+                        kept.push(c);
+                    }
+                }
+            }
+            _ => {
+                let mut warn = false;
+                for c in codes {
+                    if let Some(cause) = self.causes.get_mut(&c) {
+                        cause.hosts += 1;
+                        warn |= cause.severity == Severity::Warn;
+                    }
+                }
+                self.warn_hosts += u64::from(warn);
+            }
+        }
+    }
+
+    /// Distinct hosts scanned (gone rows from the baseline are not).
+    pub fn hosts(&self) -> u64 {
+        self.headline.hosts()
+    }
+
+    /// Hosts hit by at least one warning cause.
+    pub fn warn_hosts(&self) -> u64 {
+        let is_warn = |c: &FindingCode| {
+            self.causes
+                .get(c)
+                .is_some_and(|c| c.severity == Severity::Warn)
+        };
+        self.warn_hosts
+            + self
+                .multi
+                .values()
+                .filter(|codes| codes.iter().any(is_warn))
+                .count() as u64
+    }
+
     /// Causes (warn and fail findings) as both the page and the terminal rank them: failures
     /// first, then by hosts hit, then by code.
-    pub fn ranked_causes(&self) -> Vec<(FindingCode, &Cause)> {
-        let mut causes: Vec<(FindingCode, &Cause)> =
-            self.causes.iter().map(|(c, v)| (*c, v)).collect();
+    pub fn ranked_causes(&self) -> Vec<(FindingCode, Cause)> {
+        let mut all = self.causes.clone();
+        for codes in self.multi.values() {
+            for c in codes {
+                if let Some(cause) = all.get_mut(c) {
+                    cause.hosts += 1;
+                }
+            }
+        }
+        let mut causes: Vec<(FindingCode, Cause)> = all.into_iter().collect();
         causes.sort_by(|a, b| {
             b.1.severity
                 .cmp(&a.1.severity)
-                .then(b.1.hosts.len().cmp(&a.1.hosts.len()))
+                .then(b.1.hosts.cmp(&a.1.hosts))
                 .then(a.0.as_str().cmp(b.0.as_str()))
         });
         causes
@@ -143,14 +242,11 @@ impl Tally {
 
     /// Certificates expired, and valid but expiring within each of `HORIZON`'s day counts.
     pub fn horizon(&self) -> (u64, [(i64, u64); 3]) {
-        let expired = self.certs.iter().filter(|c| c.days < 0).count() as u64;
-        let within = |n: i64| {
-            self.certs
-                .iter()
-                .filter(|c| c.days >= 0 && c.days <= n)
-                .count() as u64
-        };
-        (expired, HORIZON.map(|n| (n, within(n))))
+        let w = self.certs.within;
+        (
+            self.certs.expired,
+            [(HORIZON[0], w[0]), (HORIZON[1], w[1]), (HORIZON[2], w[2])],
+        )
     }
 }
 

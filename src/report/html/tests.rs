@@ -13,6 +13,9 @@ const NOW: &str = "2026-05-04T02:00:00Z";
 const NOW_UNIX: i64 = 1_777_860_000;
 const DAY: i64 = 86_400;
 
+/// The header's tallies against a per-host reference, and the spilled page.
+mod flat;
+
 fn healthy(host: &str, addr: &str) -> ProbeRecord {
     let ip: IpAddr = addr.parse().unwrap();
     ProbeRecord {
@@ -368,10 +371,19 @@ fn csp_hashes_match_the_inline_script_and_style() {
 
 #[test]
 fn header_ranks_causes_by_hosts_and_counts_expiry() {
+    // One host with two addresses (both in each row's DNS answer), both filtered: one host
+    // hit, two rows.
+    let dual = |addr: &str| {
+        let mut r = filtered(healthy("dual.example", addr));
+        r.dns.addresses = vec![
+            "192.0.2.10".parse().unwrap(),
+            "2001:db8::10".parse().unwrap(),
+        ];
+        diag(r)
+    };
     let mut reports = vec![
-        // One host with two addresses, both filtered: one host hit, two rows.
-        diag(filtered(healthy("dual.example", "192.0.2.10"))),
-        diag(filtered(healthy("dual.example", "2001:db8::10"))),
+        dual("192.0.2.10"),
+        dual("2001:db8::10"),
         diag(filtered(healthy("fw2.example", "192.0.2.11"))),
         diag(nxdomain(healthy("gone.example", "192.0.2.12"))),
         diag(expired(healthy("exp.example", "192.0.2.13"), -3)),

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use super::spill::Spill;
 use super::{MAX_VALUE, clip, script_safe_json};
 use crate::clock::Timestamp;
 use crate::diagnose::{self, days_left};
@@ -15,22 +16,28 @@ use crate::model::{
 use crate::rdp::x224::{Protocols, protocol_names};
 use crate::report::csv::{encryption_label, failure_label, neg_flags_label, rdp_version_label};
 
-/// The data island's rows, serialised as they arrive, and the tables they index into.
-#[derive(Default)]
+/// The tables the data island's rows index into (the rows themselves are spilled as they
+/// are serialised: see `spill.rs`).
 pub(super) struct Rows {
     pub(super) fields: Fields,
     pub(super) strings: Interner,
-    pub(super) list: Vec<String>,
-    bytes: usize,
 }
 
 impl Rows {
-    /// Bytes of serialised rows so far (to size the page buffer).
-    pub(super) fn bytes(&self) -> usize {
-        self.bytes
+    /// `strings` receives the shared-value table as it grows.
+    pub(super) fn new(strings: Spill) -> Rows {
+        Rows {
+            fields: Fields::default(),
+            strings: Interner {
+                index: HashMap::new(),
+                len: 0,
+                out: strings,
+                error: None,
+            },
+        }
     }
 
-    /// Serialise one report's row. `now` is the row's scan time, `days` its certificate's
+    /// Serialise one report's row, as the page carries it. `now` is the row's scan time, `days` its certificate's
     /// days left, `extras` the inventory columns shown.
     pub(super) fn add(
         &mut self,
@@ -40,7 +47,7 @@ impl Rows {
         days: Option<i64>,
         address: String,
         extras: &[String],
-    ) {
+    ) -> String {
         let rec = &r.record;
         let t = &rec.target;
         let gone = matches!(change, Some((Change::Gone, _)));
@@ -144,9 +151,7 @@ impl Rows {
                 }
             }
         }
-        let json = script_safe_json(&row.to_string());
-        self.bytes += json.len() + 1;
-        self.list.push(json);
+        script_safe_json(&row.to_string())
     }
 }
 
@@ -186,34 +191,69 @@ pub(super) struct Fields {
 
 /// Values that repeat across rows (issuers, suites, OS names, cell facts, finding details) are
 /// stored once; a row carries their index. This roughly halves a large fleet's page.
-#[derive(Default)]
+///
+/// Memory: the values themselves go to `out` (the page's `strings` array, element by element,
+/// written at the end) and only a digest per value stays here. The digest is 128 bits of
+/// SHA-256, so no server can make its text take another value's index.
 pub(super) struct Interner {
-    index: HashMap<String, usize>,
-    pub(super) list: Vec<String>,
+    index: HashMap<[u8; 16], usize>,
+    len: usize,
+    out: Spill,
+    /// The first failed write to `out` (reported after the row).
+    error: Option<std::io::Error>,
 }
 
 /// Distinct shared values kept; past this, values are written inline (bounds memory).
 const MAX_SHARED: usize = 200_000;
 
+fn digest(s: &str) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(s.as_bytes());
+    let mut k = [0u8; 16];
+    k.copy_from_slice(d.get(..16).unwrap_or(&[0u8; 16]));
+    k
+}
+
 impl Interner {
     /// The value as a table index (a JSON number), or inline text once the table is full.
     fn val(&mut self, s: &str, max: usize) -> serde_json::Value {
-        if s.len() <= max
-            && let Some(&i) = self.index.get(s)
-        {
+        let s: std::borrow::Cow<'_, str> = if s.len() <= max {
+            s.into()
+        } else {
+            clip(s, max).into()
+        };
+        let key = digest(&s);
+        if let Some(&i) = self.index.get(&key) {
             return i.into();
         }
-        let s = clip(s, max);
-        if let Some(&i) = self.index.get(&s) {
-            return i.into();
+        if self.len >= MAX_SHARED {
+            return s.into_owned().into();
         }
-        if self.list.len() >= MAX_SHARED {
-            return s.into();
+        let i = self.len;
+        // One element of the page's JSON array, as serialising the whole list would write it.
+        let json = script_safe_json(&serde_json::Value::from(s.as_ref()).to_string());
+        let written = if i > 0 {
+            self.out.write_all(b",")
+        } else {
+            Ok(())
         }
-        let i = self.list.len();
-        self.list.push(s.clone());
-        self.index.insert(s, i);
+        .and_then(|()| self.out.write_all(json.as_bytes()));
+        if let Err(e) = written {
+            self.error.get_or_insert(e);
+        }
+        self.len += 1;
+        self.index.insert(key, i);
         i.into()
+    }
+
+    /// A write to the table's file failed since the last call.
+    pub(super) fn take_error(&mut self) -> Option<std::io::Error> {
+        self.error.take()
+    }
+
+    /// The table's elements, comma-separated, into `w`.
+    pub(super) fn copy_to<W: std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.out.copy_to(w)
     }
 }
 
