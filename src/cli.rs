@@ -111,8 +111,9 @@ pub struct ScanArgs {
     pub alive_ports: AlivePorts,
 
     /// After TCP RDP worked (X.224 confirm and TLS), send one MS-RDPEUDP SYN to the same port
-    /// over UDP (counted in --rate) and wait up to --connect-timeout for the SYN+ACK: the `udp`
-    /// column and the `udp-blocked` finding. Default: on at standard and deep depth, off at
+    /// over UDP (counted in --rate) and wait for the SYN+ACK (eight TCP round trips, 0.5 s at
+    /// least, --connect-timeout at most; beside the other phases): the `udp` column and the
+    /// `udp-blocked` finding. Default: on at standard and deep depth, off at
     /// quick. `--udp` / `--udp on` / `--udp off`.
     #[arg(long, value_name = "on|off", env = "RDPSWEEP_UDP", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "on")]
     pub udp: Option<bool>,

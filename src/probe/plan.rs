@@ -23,7 +23,8 @@
 //!    (`suites`: one connection per accepted suite; weak suites first for every version,
 //!    then the full lists newest version first).
 //! 9. **udp** (`--udp`, on at standard and deep depth): when TLS on the RDP port worked, one
-//!    MS-RDPEUDP SYN to the same port over UDP and a short wait for the SYN+ACK.
+//!    MS-RDPEUDP SYN to the same port over UDP and a short wait for the SYN+ACK, started right
+//!    after TLS and run beside phases 6-8 (`udp::start`).
 //! 10. **revocation** (`--check-revocation`): the leaf's OCSP responder, then its CRLs, over HTTP
 //!     to the hosts the certificate names (`revocation`); no connection to the scanned address.
 //!
@@ -98,38 +99,52 @@ pub async fn run(ctx: &mut HostCtx<'_>, rec: &mut ProbeRecord) {
         }
     }
 
-    let matrix_tls = negotiate::matrix(ctx, &mut rdp, next).await;
-    if ctx.prober.opts.depth != Depth::Quick && negotiate::accepts_tls(&rdp) {
-        rec.profile_hellos = profile_hellos(ctx, &rdp, matrix_tls).await;
-    }
-
-    if ctx.prober.opts.depth == Depth::Deep {
-        if negotiate::accepts_rdp(&rdp) {
-            mcs::deep_mcs(ctx, &mut rdp).await;
-        }
-        if negotiate::accepts_tls(&rdp) {
-            let versions = tls::deep_versions(ctx).await;
-            // No TLS outcome to hold the lists: no connections spent on them.
-            if let Some(t) = rec.tls.as_mut() {
-                t.suites = suites::deep_suites(ctx, tls_layer(&rdp), &versions).await;
-                t.versions = versions;
-            }
-        }
-    }
-    negotiate::finish(&mut rdp);
-    rec.rdp = Some(rdp);
-    if let Some(s) = held {
-        ctx.net.record(netinfo::stream_info(&s), true);
-        drop(s);
-    }
-    // RDP over UDP only makes sense once RDP over TCP got as far as TLS.
-    if rec
+    // RDP over UDP (once RDP over TCP got as far as TLS) runs beside the remaining TCP phases:
+    // a port that never answers costs its wait only once.
+    let tls_ok = rec
         .tls
         .as_ref()
-        .is_some_and(|t| matches!(t.status, TlsStatus::Ok | TlsStatus::LegacyHello))
-    {
-        net.udp = udp::udp_phase(ctx).await;
-    }
+        .is_some_and(|t| matches!(t.status, TlsStatus::Ok | TlsStatus::LegacyHello));
+    let tcp_rtt = rec.tcp.as_ref().and_then(|t| t.rtt_ms);
+    let udp_probe = if tls_ok {
+        udp::start(ctx, tcp_rtt)
+    } else {
+        None
+    };
+    let udp_wait = async {
+        match udp_probe {
+            Some(f) => Some(f.await),
+            None => None,
+        }
+    };
+    let tcp_phases = async {
+        let matrix_tls = negotiate::matrix(ctx, &mut rdp, next).await;
+        if ctx.prober.opts.depth != Depth::Quick && negotiate::accepts_tls(&rdp) {
+            rec.profile_hellos = profile_hellos(ctx, &rdp, matrix_tls).await;
+        }
+
+        if ctx.prober.opts.depth == Depth::Deep {
+            if negotiate::accepts_rdp(&rdp) {
+                mcs::deep_mcs(ctx, &mut rdp).await;
+            }
+            if negotiate::accepts_tls(&rdp) {
+                let versions = tls::deep_versions(ctx).await;
+                // No TLS outcome to hold the lists: no connections spent on them.
+                if let Some(t) = rec.tls.as_mut() {
+                    t.suites = suites::deep_suites(ctx, tls_layer(&rdp), &versions).await;
+                    t.versions = versions;
+                }
+            }
+        }
+        negotiate::finish(&mut rdp);
+        rec.rdp = Some(rdp);
+        if let Some(s) = held {
+            ctx.net.record(netinfo::stream_info(&s), true);
+            drop(s);
+        }
+    };
+    let ((), udp) = tokio::join!(tcp_phases, udp_wait);
+    net.udp = udp;
     // Last: it talks to other hosts (the certificate's URLs), and the RDP phases come first.
     if let Some(c) = rec.cert.as_mut() {
         revocation::revocation_phase(ctx.prober, &chain, c, ctx.host_deadline).await;

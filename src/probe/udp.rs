@@ -1,6 +1,7 @@
 //! UDP phase: after TCP RDP worked, can clients also use the RDP-UDP transport? One MS-RDPEUDP
 //! SYN (docs/protocol.md §12) to the RDP port over UDP, from a connected socket, and a wait for
-//! the SYN+ACK within the connect timeout, the phase deadline and the host deadline. The
+//! the SYN+ACK ([`wait_for`]: eight TCP round trips, 0.5 s at least, the connect timeout at
+//! most, within the phase and host deadlines), run beside the TCP phases that follow TLS. The
 //! datagram is not a TCP connection (not in the connection budget) but takes a token of the
 //! scan's rate limit like every packet that opens something. A connected UDP socket gets the
 //! ICMP port unreachable as ECONNREFUSED on its next receive: that is `refused`.
@@ -21,21 +22,41 @@ const MAX_DATAGRAMS: usize = 8;
 /// The receive window the SYN announces (datagrams; Windows clients announce 64).
 const RECEIVE_WINDOW: u16 = 64;
 
-/// The probe for `ctx`'s address, or `None` when `--udp` is off or no time is left.
-pub async fn udp_phase(ctx: &HostCtx<'_>) -> Option<UdpOutcome> {
+/// The shortest wait for the SYN+ACK: a server answers from TermService in user mode, so a
+/// busy one may take a few hundred milliseconds beyond the round trip.
+const MIN_WAIT: Duration = Duration::from_millis(500);
+/// The wait in round trips of the TCP connect (the path's own RTT, measured a moment ago).
+const WAIT_RTTS: u32 = 8;
+
+/// How long to wait for the SYN+ACK: `WAIT_RTTS` TCP round trips, at least `MIN_WAIT`, at most
+/// the connect timeout. Most fleets block UDP somewhere, and a silent port costs the whole wait,
+/// so it follows the path instead of always taking the connect timeout.
+pub fn wait_for(tcp_rtt_ms: Option<f64>, connect_timeout: Duration) -> Duration {
+    let rtt = tcp_rtt_ms
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map_or(Duration::ZERO, |v| Duration::from_secs_f64(v / 1000.0));
+    (rtt * WAIT_RTTS).max(MIN_WAIT).min(connect_timeout)
+}
+
+/// The probe for `ctx`'s address as a future that does not borrow `ctx`, so the plan runs it
+/// beside the remaining TCP phases (its wait overlaps theirs); `None` when `--udp` is off or no
+/// time is left.
+pub fn start<'a>(
+    ctx: &HostCtx<'a>,
+    tcp_rtt_ms: Option<f64>,
+) -> Option<impl std::future::Future<Output = UdpOutcome> + 'a> {
     if !ctx.prober.opts.udp || ctx.out_of_time() {
         return None;
     }
-    ctx.prober.rate_wait().await;
-    // An answer takes one round trip: the connect timeout is ample, the phase deadline (which
-    // the host deadline bounds) the hard limit.
-    let deadline = ctx
-        .phase_deadline()
-        .min(Instant::now() + ctx.prober.opts.connect_timeout);
-    if Instant::now() >= deadline {
-        return None;
-    }
-    Some(probe(ctx.addr, deadline).await)
+    let prober = ctx.prober;
+    let addr = ctx.addr;
+    let phase_deadline = ctx.phase_deadline();
+    let wait = wait_for(tcp_rtt_ms, prober.opts.connect_timeout);
+    Some(async move {
+        prober.rate_wait().await;
+        let deadline = phase_deadline.min(Instant::now() + wait);
+        probe(addr, deadline).await
+    })
 }
 
 /// One SYN to `addr` over UDP and the wait for its SYN+ACK until `deadline`.
@@ -146,6 +167,23 @@ mod tests {
             }
         });
         addr
+    }
+
+    #[test]
+    fn the_wait_follows_the_path() {
+        let ct = Duration::from_secs(3);
+        // No RTT known, or a LAN: the floor.
+        assert_eq!(wait_for(None, ct), MIN_WAIT);
+        assert_eq!(wait_for(Some(0.4), ct), MIN_WAIT);
+        assert_eq!(wait_for(Some(f64::NAN), ct), MIN_WAIT);
+        // A VPN path: eight round trips.
+        assert_eq!(wait_for(Some(150.0), ct), Duration::from_millis(1200));
+        // Never past the connect timeout, even below the floor.
+        assert_eq!(wait_for(Some(900.0), ct), ct);
+        assert_eq!(
+            wait_for(None, Duration::from_millis(200)),
+            Duration::from_millis(200)
+        );
     }
 
     #[tokio::test]

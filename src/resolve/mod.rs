@@ -80,8 +80,15 @@ impl From<ResolverError> for String {
     }
 }
 
-/// Names (and PTR addresses) kept per scan; past this the oldest entries are forgotten.
+/// Names kept per scan; past this the oldest entries are forgotten.
 const CACHE_CAPACITY: usize = 65_536;
+/// PTR answers kept per scan. An IP sweep asks each address once, so a big cache only holds
+/// what is never asked again (it was most of a 100k-target scan's memory); this covers the
+/// hosts in flight that share an address.
+const PTR_CACHE_CAPACITY: usize = 4_096;
+/// hickory's own answer cache, in responses. Ours above already keeps every outcome per name
+/// and address, so hickory's only has to cover the CNAME targets names share.
+const HICKORY_CACHE_SIZE: u64 = 1_024;
 /// Addresses kept per name: a fleet host has a handful; a huge answer must not fan out into
 /// thousands of probes.
 const MAX_ADDRESSES: usize = 64;
@@ -188,6 +195,7 @@ impl Resolver {
         // hickory's `attempts` counts retries after the first try.
         hopts.attempts = attempts - 1;
         hopts.edns0 = true;
+        hopts.cache_size = HICKORY_CACHE_SIZE;
         hopts.edns_payload_len = EDNS_PAYLOAD;
         hopts.use_hosts_file = ResolveHosts::Never;
         hopts.preserve_intermediates = true; // keeps CNAMEs in answers, for `canonical`
@@ -232,7 +240,7 @@ impl Resolver {
                 deadline,
                 ptr_enabled: opts.ptr,
                 names: OnceMap::new(CACHE_CAPACITY),
-                ptrs: OnceMap::new(CACHE_CAPACITY),
+                ptrs: OnceMap::new(PTR_CACHE_CAPACITY),
                 upstream_lookups: AtomicUsize::new(0),
             }),
         })
