@@ -244,6 +244,22 @@ pub fn render(out: &Outcome, reports: &[String], colour: bool, width: usize) -> 
             &format!("{expired} expired · {}", horizon.join(" · "))
         )
     ));
+    if t.client_rows > 0 {
+        let parts: Vec<String> = crate::clients::PROFILES
+            .iter()
+            .zip(&t.client_fails)
+            .map(|(prof, n)| {
+                let sev = if *n > 0 { Severity::Fail } else { Severity::Ok };
+                p.sev(sev, &format!("{} {n}", prof.id))
+            })
+            .collect();
+        line(format!(
+            "  {} {} (of {} hosts with TLS facts; docs/clients.md)",
+            p.bold("Clients that cannot connect:"),
+            parts.join(" · "),
+            t.client_rows
+        ));
+    }
     if !t.changes.is_empty() {
         let n = |c: Change| t.changes.get(&c).copied().unwrap_or(0);
         line(format!(
@@ -323,5 +339,46 @@ mod tests {
         let col = render(&out, &[], true, 100);
         assert!(col.contains("\x1b[32m"));
         assert!(!col.contains("Reports:"));
+    }
+
+    #[test]
+    fn clients_line_counts_hosts_each_profile_fails() {
+        use crate::model::{ClientVerdict, Connects, DnsOutcome, ProbeRecord, TargetInfo};
+        let verdict = |profile: &str, connects| ClientVerdict {
+            profile: profile.into(),
+            connects,
+            reason: String::new(),
+        };
+        let mut out = Outcome::default();
+        let plain = render(&out, &[], false, 100);
+        assert!(!plain.contains("Clients that cannot connect"), "{plain}");
+        for (host, win7) in [
+            ("a", Connects::No),
+            ("b", Connects::No),
+            ("c", Connects::Yes),
+        ] {
+            let rec = ProbeRecord::new(
+                TargetInfo {
+                    host: host.into(),
+                    port: 3389,
+                    ..Default::default()
+                },
+                DnsOutcome::status(crate::model::DnsStatus::Literal),
+                "2026-12-03T00:00:00Z".into(),
+            );
+            let mut r = crate::diagnose::report(rec, 0, &Default::default());
+            r.clients = vec![
+                verdict("win11", Connects::Yes),
+                verdict("win7", win7),
+                verdict("macos", Connects::Unknown),
+            ];
+            out.tally.add_row(&r);
+        }
+        let plain = render(&out, &[], false, 100);
+        assert!(
+            plain.contains("Clients that cannot connect: win11 0 · win10 0 · win7 2 · macos 0"),
+            "{plain}"
+        );
+        assert!(plain.contains("(of 3 hosts with TLS facts"), "{plain}");
     }
 }

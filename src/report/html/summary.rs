@@ -98,6 +98,10 @@ pub struct Tally {
     pub changes: HashMap<Change, u64>,
     pub new_list: Vec<ChangeLine>,
     pub fixed_list: Vec<ChangeLine>,
+    /// Rows with per-client verdicts, and per profile (in `clients::PROFILES` order) the rows
+    /// it cannot connect to.
+    pub client_rows: u64,
+    pub client_fails: Vec<u64>,
 }
 
 impl Tally {
@@ -107,6 +111,24 @@ impl Tally {
         let (_, days) = cert_days(r, crate::clock::Timestamp::now().unix());
         let address = r.record.address.map(|a| a.to_string()).unwrap_or_default();
         self.add(r, change.as_ref(), days, &address);
+    }
+
+    /// Per-client verdicts of one row: the profiles proven unable to connect.
+    fn add_clients(&mut self, r: &HostReport) {
+        use crate::clients::PROFILES;
+        if r.clients.is_empty() {
+            return;
+        }
+        self.client_rows += 1;
+        self.client_fails.resize(PROFILES.len(), 0);
+        for v in &r.clients {
+            if v.connects == crate::model::Connects::No
+                && let Some(i) = PROFILES.iter().position(|p| p.id == v.profile)
+                && let Some(n) = self.client_fails.get_mut(i)
+            {
+                *n += 1;
+            }
+        }
     }
 
     /// Count one row. `days` is its certificate's days left, `address` its address as text.
@@ -131,6 +153,7 @@ impl Tally {
             v.0 += 1;
             v.1 = v.1.max(r.severity);
             self.add_causes(r);
+            self.add_clients(r);
             if let (Some(days), Some(c)) = (days, rec.cert.as_ref())
                 && days <= HORIZON[2]
             {
