@@ -148,10 +148,10 @@ async fn probe_and_diagnose(prober: Arc<Prober>, policy: Policy, t: Target) -> V
 }
 
 /// Sockets one host in flight can hold at once: the matrix keeps the connection that got a TLS
-/// layer selected (for the Windows hello) while it asks once more, and the alive phase sends its
-/// companion SYNs together.
+/// layer selected (for the Windows hello) while it asks once more, the RDP-UDP probe's socket
+/// runs beside them, and the alive phase sends its companion SYNs together.
 fn sockets_per_host(p: &crate::probe::ProbeOptions) -> u64 {
-    (p.alive_ports.len() as u64).max(2)
+    (p.alive_ports.len() as u64).max(2 + u64::from(p.udp))
 }
 
 /// Raise RLIMIT_NOFILE for the requested concurrency; cap concurrency (one warning) if the hard
