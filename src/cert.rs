@@ -109,13 +109,6 @@ pub enum TrustError {
     NotACaDer(String),
 }
 
-// The scan command still gathers its setup errors as text.
-impl From<TrustError> for String {
-    fn from(e: TrustError) -> String {
-        e.to_string()
-    }
-}
-
 /// Trust anchors: system roots plus an optional enterprise PEM bundle. Built once per scan.
 #[derive(Clone, Default)]
 pub struct TrustStore {

@@ -27,11 +27,11 @@ pub enum ScanError {
     #[error("{0}")]
     Inventory(#[from] InventoryError),
     #[error("{0}")]
-    CaBundle(String),
+    CaBundle(#[from] crate::cert::TrustError),
     #[error("{0}")]
-    Resolver(String),
+    Resolver(#[from] crate::resolve::ResolverError),
     #[error("{0}")]
-    Baseline(String),
+    Baseline(#[from] crate::report::jsonl::ReadError),
     #[error(transparent)]
     Output(#[from] OpenError),
     /// The inventory check ran on a thread that did not come back.
@@ -83,16 +83,12 @@ pub async fn scan(cfg: &ScanConfig, cancel: watch::Receiver<u8>) -> Result<Outco
     }
     let extras = targets.extra_columns().to_vec();
     let trust = match &cfg.ca_bundle {
-        Some(p) => TrustStore::with_bundle(p).map_err(|e| ScanError::CaBundle(e.to_string()))?,
+        Some(p) => TrustStore::with_bundle(p)?,
         None => TrustStore::system(),
     };
-    let resolver =
-        Resolver::new(cfg.resolver.clone()).map_err(|e| ScanError::Resolver(e.to_string()))?;
+    let resolver = Resolver::new(cfg.resolver.clone())?;
     let baseline = match &cfg.baseline {
-        Some(p) => Some(Arc::new(
-            crate::report::baseline::Baseline::load(p)
-                .map_err(|e| ScanError::Baseline(e.to_string()))?,
-        )),
+        Some(p) => Some(Arc::new(crate::report::baseline::Baseline::load(p)?)),
         None => None,
     };
     let sinks = super::open_sinks(&cfg.outputs, &extras)?;

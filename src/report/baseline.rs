@@ -27,6 +27,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::jsonl::ReadError;
+
 pub use crate::model::Change;
 use crate::model::{Finding, FindingCode, HostReport, Severity};
 
@@ -96,19 +98,28 @@ impl Baseline {
     ///
     /// Parses like `jsonl::read_reports` but also keeps each line's `first_seen_failing`,
     /// which `HostReport` does not carry (yet) and would otherwise be lost.
-    pub fn load(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Baseline, ReadError> {
+        use std::io::BufRead;
+        let file = std::fs::File::open(path).map_err(|source| ReadError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut lines = Vec::new();
-        for (i, line) in text.lines().enumerate() {
+        let reader = std::io::BufReader::with_capacity(64 * 1024, file);
+        for (i, line) in reader.lines().enumerate() {
+            let at = i as u64 + 1;
+            let line = line.map_err(|source| ReadError::Read {
+                path: path.to_path_buf(),
+                line: at,
+                source,
+            })?;
             if line.trim().is_empty() {
                 continue;
             }
-            let l: Line = serde_json::from_str(line).map_err(|e| {
-                format!(
-                    "{}:{}: not an rdpsweep JSON Lines record: {e}",
-                    path.display(),
-                    i + 1
-                )
+            let l: Line = serde_json::from_str(&line).map_err(|source| ReadError::Record {
+                path: path.to_path_buf(),
+                line: at,
+                source,
             })?;
             lines.push((l.report, l.first_seen_failing));
         }
@@ -482,7 +493,12 @@ mod tests {
 
         std::fs::write(&path, "{\"not\": \"a report\"}\n").unwrap();
         let err = Baseline::load(&path).err().unwrap();
-        assert!(err.contains("base.jsonl:1:"), "{err}");
+        assert!(matches!(err, ReadError::Record { line: 1, .. }), "{err:?}");
+        assert!(err.to_string().contains("base.jsonl:1:"), "{err}");
+        let missing = Baseline::load(&dir.path().join("none.jsonl"))
+            .err()
+            .unwrap();
+        assert!(matches!(missing, ReadError::Open { .. }), "{missing:?}");
     }
 
     #[test]
