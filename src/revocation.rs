@@ -4,6 +4,7 @@
 //! server or a URL named in its certificate controls: nothing panics, every list is capped,
 //! every text is cleaned of control characters.
 
+use crate::clock::Timestamp;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -348,20 +349,10 @@ impl Verdict {
         Verdict {
             status: RevocationStatus::Revoked,
             error: None,
-            revoked_at: Some(rfc3339(at)),
+            revoked_at: Some(Timestamp::from_unix(at).to_rfc3339()),
             reason: reason.map(reason_name),
         }
     }
-}
-
-fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
 }
 
 /// RFC 5280 5.3.1 CRLReason names.
@@ -474,12 +465,15 @@ impl ParsedCrl {
         if let Some(next) = self.next_update
             && next + SKEW_S < now
         {
-            return Verdict::unusable(format!("CRL expired (nextUpdate {})", rfc3339(next)));
+            return Verdict::unusable(format!(
+                "CRL expired (nextUpdate {})",
+                Timestamp::from_unix(next)
+            ));
         }
         if self.this_update > now + SKEW_S {
             return Verdict::unusable(format!(
                 "CRL not valid yet (thisUpdate {})",
-                rfc3339(self.this_update)
+                Timestamp::from_unix(self.this_update)
             ));
         }
         match self.revoked.get(&leaf.serial) {
@@ -651,7 +645,7 @@ fn single_response(single: &[u8], leaf: &Leaf, now: i64) -> Result<Option<Verdic
     if this_update.timestamp() > now + SKEW_S {
         return Err(format!(
             "OCSP answer not valid yet (thisUpdate {})",
-            rfc3339(this_update.timestamp())
+            Timestamp::from_unix(this_update.timestamp())
         ));
     }
     if let Some(n) = next_update
@@ -659,7 +653,7 @@ fn single_response(single: &[u8], leaf: &Leaf, now: i64) -> Result<Option<Verdic
     {
         return Err(format!(
             "OCSP answer expired (nextUpdate {})",
-            rfc3339(n.timestamp())
+            Timestamp::from_unix(n.timestamp())
         ));
     }
     Ok(Some(match class {

@@ -172,7 +172,10 @@ fn crl_verdicts() {
     let v = fresh(&[7, 0x1234, 99]).check(&l, NOW);
     assert_eq!(v.status, RevocationStatus::Revoked, "{v:?}");
     assert_eq!(v.reason.as_deref(), Some("keyCompromise"));
-    assert_eq!(v.revoked_at, Some(rfc3339(NOW - 3600)));
+    assert_eq!(
+        v.revoked_at,
+        Some(crate::clock::Timestamp::from_unix(NOW - 3600).to_rfc3339())
+    );
     assert_eq!(
         fresh(&[7, 99]).check(&l, NOW).status,
         RevocationStatus::Good
@@ -325,7 +328,10 @@ fn ocsp_verdicts() {
     let v = ocsp_check(&revoked, &l, NOW);
     assert_eq!(v.status, RevocationStatus::Revoked, "{v:?}");
     assert_eq!(v.reason.as_deref(), Some("keyCompromise"));
-    assert_eq!(v.revoked_at, Some(rfc3339(NOW - 7200)));
+    assert_eq!(
+        v.revoked_at,
+        Some(crate::clock::Timestamp::from_unix(NOW - 7200).to_rfc3339())
+    );
 
     let unknown = ocsp_response(&l, vec![0x82, 0x00], None, key);
     assert!(

@@ -391,16 +391,8 @@ fn scan(targets: &[(&str, &Xrdp)], ca: &Path, extra: &[&str]) -> Scan {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows = csv_rows::read_csv(&csv)
-        .1
-        .into_iter()
-        .map(|r| (r.get("host").cloned().unwrap_or_default(), r))
-        .collect();
-    let reports = rdpsweep::report::jsonl::read_reports(&jsonl)
-        .expect("jsonl")
-        .into_iter()
-        .map(|r| (r.record.target.host.clone(), r))
-        .collect();
+    let rows = csv_rows::rows_by_host(&csv);
+    let reports = csv_rows::reports_by_host(&jsonl);
     Scan {
         rows,
         reports,

@@ -25,3 +25,23 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<HashMap<String, String>>) {
         .collect();
     (headers, rows)
 }
+
+/// The CSV's rows keyed by their `host` cell (one row per host in the scans that use it).
+#[allow(dead_code)] // not every test file that includes this module keys rows by host
+pub fn rows_by_host(path: &Path) -> HashMap<String, HashMap<String, String>> {
+    read_csv(path)
+        .1
+        .into_iter()
+        .map(|r| (r.get("host").cloned().unwrap_or_default(), r))
+        .collect()
+}
+
+/// The JSON Lines reports keyed by target host.
+#[allow(dead_code)]
+pub fn reports_by_host(path: &Path) -> HashMap<String, rdpsweep::model::HostReport> {
+    rdpsweep::report::jsonl::read_reports(path)
+        .expect("jsonl")
+        .into_iter()
+        .map(|r| (r.record.target.host.clone(), r))
+        .collect()
+}
