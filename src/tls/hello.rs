@@ -5,6 +5,7 @@
 //!
 //! Pure: no I/O. The server's answer is read with `legacy::parse_server_flight`.
 
+use super::wire::{handshake_message, put_records, put_u16, put_vec16, u16_list};
 use sha2::{Digest, Sha256};
 
 use super::legacy::TlsVersion;
@@ -78,20 +79,6 @@ impl HelloSpec {
 
 const GROUP_X25519: u16 = 0x001D;
 
-fn put_u16(out: &mut Vec<u8>, v: u16) {
-    out.extend_from_slice(&v.to_be_bytes());
-}
-
-/// `body` behind a u16 length; our bodies are far below 64 KiB, the saturation only guards.
-fn put_vec16(out: &mut Vec<u8>, body: &[u8]) {
-    put_u16(out, u16::try_from(body.len()).unwrap_or(u16::MAX));
-    out.extend_from_slice(body);
-}
-
-fn u16_list(values: &[u16]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_be_bytes()).collect()
-}
-
 fn ext_body(e: Ext, spec: &HelloSpec, random: &[u8; 32]) -> Vec<u8> {
     let mut b = Vec::new();
     match e {
@@ -153,16 +140,9 @@ pub fn build(spec: &HelloSpec, random: [u8; 32]) -> Vec<u8> {
     body.extend_from_slice(&[1, 0]);
     put_vec16(&mut body, &exts);
 
-    let len = u32::try_from(body.len()).unwrap_or(0) & 0x00FF_FFFF;
-    let mut msg = Vec::with_capacity(body.len() + 4);
-    msg.push(1); // client_hello
-    msg.extend_from_slice(&len.to_be_bytes()[1..]);
-    msg.extend_from_slice(&body);
-
+    let msg = handshake_message(1, &body); // client_hello
     let mut out = Vec::with_capacity(msg.len() + 5);
-    out.push(22); // handshake record
-    put_u16(&mut out, legacy_version.0);
-    put_vec16(&mut out, &msg);
+    put_records(&mut out, 22, legacy_version.0, &msg); // handshake record
     out
 }
 

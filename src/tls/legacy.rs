@@ -37,8 +37,7 @@ pub const MAX_CHAIN: usize = 16;
 const RECORD_HEADER: usize = 5;
 /// TLSCiphertext limit (RFC 5246 6.2.3); plaintext records are smaller still.
 const MAX_RECORD: usize = 16384 + 2048;
-/// What the writers put in one record (RFC 5246 6.2.1 plaintext limit).
-const MAX_FRAGMENT: usize = 16384;
+use super::wire::MAX_FRAGMENT;
 
 const CT_CHANGE_CIPHER_SPEC: u8 = 20;
 const CT_ALERT: u8 = 21;

@@ -7,6 +7,7 @@ pub mod danger;
 pub mod hello;
 pub mod legacy;
 pub mod suites;
+mod wire;
 
 pub use danger::{TlsConfigs, TlsFailure};
 pub use legacy::TlsVersion;

@@ -3,48 +3,9 @@
 use sha2::{Digest, Sha256};
 
 use super::*;
-
-fn put_u16(out: &mut Vec<u8>, v: u16) {
-    out.extend_from_slice(&v.to_be_bytes());
-}
-
-fn put_u24(out: &mut Vec<u8>, v: usize) {
-    // Callers keep v below 2^24; the mask only guards the encoding.
-    let v = u32::try_from(v).unwrap_or(u32::MAX) & 0x00FF_FFFF;
-    out.extend_from_slice(&v.to_be_bytes()[1..]);
-}
-
-/// Appends `body` behind a big-endian u16 length (saturating: our bodies are small).
-fn put_vec16(out: &mut Vec<u8>, body: &[u8]) {
-    put_u16(out, u16::try_from(body.len()).unwrap_or(u16::MAX));
-    out.extend_from_slice(body);
-}
-
-fn put_ext(out: &mut Vec<u8>, ext_type: u16, data: &[u8]) {
-    put_u16(out, ext_type);
-    put_vec16(out, data);
-}
-
-fn u16_list(values: &[u16]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_be_bytes()).collect()
-}
-
-/// Wraps handshake bytes into records of at most `MAX_FRAGMENT` bytes each.
-fn put_records(out: &mut Vec<u8>, content_type: u8, record_version: u16, payload: &[u8]) {
-    for chunk in payload.chunks(MAX_FRAGMENT) {
-        out.push(content_type);
-        put_u16(out, record_version);
-        put_vec16(out, chunk);
-    }
-}
-
-fn handshake_message(msg_type: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(body.len() + 4);
-    m.push(msg_type);
-    put_u24(&mut m, body.len());
-    m.extend_from_slice(body);
-    m
-}
+use crate::tls::wire::{
+    handshake_message, put_ext, put_records, put_u16, put_u24, put_vec16, u16_list,
+};
 
 /// A ClientHello record offering every version in `[min, max]` (order of the two does not
 /// matter) and a broad list of suites; no SNI, no session id, no session ticket.
