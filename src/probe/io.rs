@@ -2,10 +2,11 @@
 
 use std::io;
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::rdp::Parse;
+use crate::tls::legacy::{self, FlightOutcome};
 
 /// How a bounded read ended.
 #[derive(Debug)]
@@ -26,6 +27,40 @@ pub enum ReadEnd<T> {
     /// The message would exceed the cap.
     TooLarge,
     Io(io::Error),
+}
+
+/// How a hand-written ClientHello fared ([`hello_exchange`]).
+#[derive(Debug)]
+pub enum HelloExchange {
+    /// The hello could not be written before the deadline.
+    WriteTimeout,
+    /// Writing it failed (reset or closed).
+    WriteFailed,
+    /// The server's flight as read.
+    Read(ReadEnd<FlightOutcome>),
+}
+
+/// Writes a raw ClientHello and reads the server's flight with the incremental reader (a flight
+/// in 1-byte records costs linear, not quadratic, time), bounded by `deadline` and
+/// `legacy::MAX_FLIGHT`. Shared by the legacy hello, the client-profile hellos and the suite
+/// enumeration.
+pub async fn hello_exchange<S>(s: &mut S, hello: &[u8], deadline: Instant) -> HelloExchange
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match tokio::time::timeout_at(deadline, s.write_all(hello)).await {
+        Err(_) => return HelloExchange::WriteTimeout,
+        Ok(Err(_)) => return HelloExchange::WriteFailed,
+        Ok(Ok(())) => {}
+    }
+    let mut buf = Vec::with_capacity(4096);
+    let mut reader = legacy::FlightReader::new();
+    HelloExchange::Read(
+        read_parsed(s, &mut buf, legacy::MAX_FLIGHT, deadline, |b| {
+            reader.parse(b)
+        })
+        .await,
+    )
 }
 
 /// Read until `parse` says Done, the cap is reached, the peer closes, or the deadline passes.

@@ -3,15 +3,14 @@
 //! an alert, a close). The broad legacy hello and rustls can succeed where, say, Schannel's
 //! narrower offer is refused; this phase is what tells them apart.
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::host::HostCtx;
-use super::io::{ReadEnd, read_parsed};
+use super::io::{HelloExchange, ReadEnd, hello_exchange};
 use crate::clients::Profile;
 use crate::model::{HelloStatus, NegResult, ProfileHello};
 use crate::tls::hello;
-use crate::tls::legacy::{self, FlightOutcome};
+use crate::tls::legacy::FlightOutcome;
 use crate::tls::suites::suite_name;
 
 fn outcome(p: &Profile, status: HelloStatus) -> ProfileHello {
@@ -30,21 +29,11 @@ fn outcome(p: &Profile, status: HelloStatus) -> ProfileHello {
 pub async fn on_stream(ctx: &HostCtx<'_>, mut s: TcpStream, p: &Profile) -> ProfileHello {
     let random: [u8; 32] = rand::random();
     let bytes = hello::build(&p.hello, random);
-    let deadline = ctx.phase_deadline();
-    match tokio::time::timeout_at(deadline, s.write_all(&bytes)).await {
-        Err(_) => return outcome(p, HelloStatus::NoReply),
-        Ok(Err(_)) => return outcome(p, HelloStatus::Closed),
-        Ok(Ok(())) => {}
-    }
-    let mut buf = Vec::with_capacity(4096);
-    let end = read_parsed(
-        &mut s,
-        &mut buf,
-        legacy::MAX_FLIGHT,
-        deadline,
-        legacy::parse_server_flight,
-    )
-    .await;
+    let end = match hello_exchange(&mut s, &bytes, ctx.phase_deadline()).await {
+        HelloExchange::WriteTimeout => return outcome(p, HelloStatus::NoReply),
+        HelloExchange::WriteFailed => return outcome(p, HelloStatus::Closed),
+        HelloExchange::Read(end) => end,
+    };
     match end {
         ReadEnd::Done(FlightOutcome::Hello(f)) => ProfileHello {
             version: Some(f.version.name()),

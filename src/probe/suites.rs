@@ -12,10 +12,8 @@
 //! never runs out before them; then the full lists, newest version first. A list cut short
 //! says so (`complete: false`).
 
-use tokio::io::AsyncWriteExt;
-
 use super::host::HostCtx;
-use super::io::{ReadEnd, read_parsed};
+use super::io::{HelloExchange, ReadEnd, hello_exchange};
 use crate::model::{NegResult, SuiteList};
 use crate::tls::legacy::{self, FlightOutcome, TlsVersion};
 use crate::tls::suites::{enumeration_offer, is_weak, suite_label};
@@ -250,20 +248,12 @@ async fn offer_once(
         _ => return Answer::Lost,
     };
     let hello = legacy::client_hello_offering(version, version, suites, rand::random());
-    let deadline = ctx.phase_deadline();
-    match tokio::time::timeout_at(deadline, s.write_all(&hello)).await {
-        Err(_) => return Answer::Silent,
-        Ok(Err(_)) => return Answer::Refused,
-        Ok(Ok(())) => {}
-    }
-    let mut buf = Vec::with_capacity(4096);
-    // Incremental: a flight in 1-byte records costs linear, not quadratic, time.
-    let mut reader = legacy::FlightReader::new();
-    match read_parsed(&mut s, &mut buf, legacy::MAX_FLIGHT, deadline, |b| {
-        reader.parse(b)
-    })
-    .await
-    {
+    let end = match hello_exchange(&mut s, &hello, ctx.phase_deadline()).await {
+        HelloExchange::WriteTimeout => return Answer::Silent,
+        HelloExchange::WriteFailed => return Answer::Refused,
+        HelloExchange::Read(end) => end,
+    };
+    match end {
         ReadEnd::Done(FlightOutcome::Hello(f)) => Answer::Picked {
             version: f.version,
             suite: f.cipher,

@@ -5,13 +5,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::host::{FIRST_REQUEST, HostCtx};
-use super::io::{ReadEnd, read_parsed};
+use super::io::{HelloExchange, ReadEnd, hello_exchange};
 use super::netinfo::{self, NetSlot};
 use crate::model::{NegResult, TlsOutcome, TlsStatus};
 use crate::rdp::Parse;
@@ -369,25 +369,9 @@ pub async fn legacy_hello(
         (NegResult::Selected { protocol, .. }, Some(s)) if protocol != 0 => s,
         _ => return None,
     };
-    let random: [u8; 32] = rand::random();
-    let hello = legacy::client_hello(min, max, random);
-    let deadline = ctx.phase_deadline();
-    if tokio::time::timeout_at(deadline, s.write_all(&hello))
-        .await
-        .ok()?
-        .is_err()
-    {
-        return None;
-    }
-    let mut buf = Vec::with_capacity(4096);
-    // Incremental: a flight in 1-byte records costs linear, not quadratic, time.
-    let mut reader = legacy::FlightReader::new();
-    match read_parsed(&mut s, &mut buf, legacy::MAX_FLIGHT, deadline, |b| {
-        reader.parse(b)
-    })
-    .await
-    {
-        ReadEnd::Done(o) => Some(o),
+    let hello = legacy::client_hello(min, max, rand::random());
+    match hello_exchange(&mut s, &hello, ctx.phase_deadline()).await {
+        HelloExchange::Read(ReadEnd::Done(o)) => Some(o),
         _ => None,
     }
 }
